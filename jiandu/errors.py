@@ -1,0 +1,29 @@
+"""Errors the application raises, as a small named tree.
+
+JianduError
+├── ConfigError        a setting or jiandu.toml is wrong (names the setting or file)
+├── InputError         a file or value the user gave is wrong (names it)
+└── SummariseError     no valid summary could be had for a text (carries the reason)
+
+Connectors define their own (connectors.errors.FetchError, connectors.savedlinks.SavedFileError);
+the CLI turns every one of them into one clear line and a non-zero exit.
+"""
+
+
+class JianduError(Exception):
+    """Base of every error jiandu reports to the user."""
+
+
+class ConfigError(JianduError):
+    pass
+
+
+class InputError(JianduError):
+    pass
+
+
+class SummariseError(JianduError):
+    def __init__(self, reason: str, *, retryable: bool = True):
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
