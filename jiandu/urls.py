@@ -1,0 +1,68 @@
+"""URL canonicalisation and item identity (pure: no I/O).
+
+Two links to the same article must produce the same key, so the canonical form drops what
+does not change the page: host case, default port, fragment, tracking parameters, and the
+order of the remaining query parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+TRACKING_PARAMS = frozenset(
+    {
+        "spm", "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid",
+        "_hsenc", "_hsmi", "mkt_tok", "ref_src", "scene", "srcid", "from", "isappinstalled",
+        "sharer_shareinfo", "sharer_shareinfo_first", "chksm", "mpshare", "share_token",
+    }
+)
+TRACKING_PREFIXES = ("utm_",)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def canonicalize(url: str) -> str:
+    """The canonical form of an http(s) URL; other strings come back stripped but unchanged."""
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return url
+    host = parts.hostname.lower().rstrip(".")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    query = sorted(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    )
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+
+
+def content_hash(*parts: str | None) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update((part or "").encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def item_key(*, guid: str | None = None, url: str | None = None, title: str | None = None,
+             content: str | None = None) -> str:
+    """Identity of an item: its GUID, else its canonical URL, else a hash of title and content."""
+    if guid and guid.strip():
+        return f"guid:{guid.strip()}"
+    if url and url.strip():
+        return f"url:{canonicalize(url)}"
+    return f"hash:{content_hash(title, content)}"
