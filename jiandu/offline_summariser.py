@@ -1,0 +1,191 @@
+"""Extractive summariser for running without an API key: TextRank over the text's own sentences.
+
+Sentences come from pysbd (zh or en rules), Chinese words from jieba, ranking from sumy's
+TextRank. Each bullet is a run of neighbouring sentences from the text, about 60-150 字,
+so it cannot state anything the article does not.
+
+Importance is the article's length, an honest if crude signal of how much it has to say:
+under 400 字 -> 2, under 1500 -> 3, under 4000 -> 4, else 5 (1 is left to a human or an LLM).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import warnings
+
+import pysbd
+from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+from sumy.summarizers.text_rank import TextRankSummarizer
+
+from jiandu.errors import SummariseError
+from jiandu.records import ArticleInput, Summary
+
+BULLETS = 3
+MIN_ZI, TARGET_ZI, MAX_ZI = 10, 60, 150
+_IMPORTANCE_STEPS = ((400, 2), (1500, 3), (4000, 4))
+
+# Emoji and the words that call for them; the two with most hits in the title and text win.
+EMOJI_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "🤖": ("人工智能", "AI", "模型", "机器人", "算法", "neural", "robot", "machine learning"),
+    "💰": ("融资", "收购", "估值", "美元", "投资", "营收", "billion", "funding", "acquisition", "investor"),
+    "🚀": ("发布", "推出", "上线", "火箭", "launch", "release", "rocket"),
+    "🔒": ("安全", "漏洞", "攻击", "隐私", "security", "vulnerability", "attack", "privacy", "exploit"),
+    "🎮": ("游戏", "玩家", "game", "gaming", "player"),
+    "🔬": ("研究", "科学", "实验", "论文", "research", "scientist", "study"),
+    "🏛️": ("政府", "政策", "监管", "法律", "两会", "government", "president", "law", "regulator"),
+    "💻": ("芯片", "处理器", "计算机", "服务器", "软件", "chip", "processor", "computer", "server", "software"),
+    "📱": ("手机", "应用", "iPhone", "Android", "phone", "app"),
+    "🌍": ("太空", "火星", "地球", "宇航员", "space", "mars", "astronaut"),
+    "🎓": ("学生", "留学", "教育", "大学", "student", "education", "university"),
+    "🏥": ("医疗", "健康", "医院", "疾病", "health", "medical", "disease", "hospital"),
+}
+FALLBACK_EMOJI = "📰"
+
+_jieba = None
+_jieba_lock = threading.Lock()
+
+
+def _load_jieba():
+    """Import jieba and build its dictionary once, quietly."""
+    global _jieba
+    with _jieba_lock:
+        if _jieba is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # jieba imports the deprecated pkg_resources
+                import jieba
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            _jieba = jieba
+    return _jieba
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_ZI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9]+")
+_WORD = re.compile(r"\w+")
+
+
+def count_zi(text: str) -> int:
+    """字 as FORMAT.md counts them: each CJK character, each run of Latin letters or digits."""
+    return len(_ZI.findall(text))
+
+
+def is_chinese(text: str) -> bool:
+    letters = sum(1 for ch in text if ch.isalpha())
+    return bool(letters) and len(_CJK.findall(text)) * 2 >= letters
+
+
+class SentenceTokenizer:
+    """The tokenizer interface sumy expects, built on pysbd and jieba (no NLTK data)."""
+
+    def __init__(self, language: str):
+        self.language = language
+        self._segmenter = pysbd.Segmenter(language=language, clean=False)
+
+    def to_sentences(self, paragraph: str) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self._segmenter.segment(paragraph) if s.strip())
+
+    def to_words(self, sentence: str) -> tuple[str, ...]:
+        if self.language == "zh":
+            words = _load_jieba().lcut(sentence)
+        else:
+            words = _WORD.findall(sentence)
+        return tuple(w.lower() for w in words if _WORD.fullmatch(w))
+
+
+def _cut_long(sentence: str) -> str:
+    """A sentence over MAX_ZI, cut at the last clause boundary that fits."""
+    best = ""
+    for match in re.finditer(r"[，,；;：:、]", sentence):
+        head = sentence[: match.start()]
+        if count_zi(head) > MAX_ZI:
+            break
+        best = head
+    if count_zi(best) < TARGET_ZI:  # no usable boundary: cut at MAX_ZI 字
+        spans = [m.end() for m in _ZI.finditer(sentence)]
+        best = sentence[: spans[MAX_ZI - 1]]
+    return best.rstrip() + "…"
+
+
+class OfflineSummariser:
+    model = "offline-textrank"
+    prompt_version = "offline-1"
+
+    def summarise(self, article: ArticleInput, sections: list[str]) -> Summary:
+        if not sections:
+            raise SummariseError("no sections configured", retryable=False)
+        text = article.text or ""
+        chinese = (article.language or "").lower().startswith("zh") or is_chinese(text)
+        tokenizer = SentenceTokenizer("zh" if chinese else "en")
+        paragraphs = [
+            [s for s in tokenizer.to_sentences(line) if count_zi(s) > 0]
+            for line in text.splitlines()
+            if line.strip()
+        ]
+        sentences = [s for paragraph in paragraphs for s in paragraph]
+        bullets = self._bullets(sentences, tokenizer, chinese)
+        if len(bullets) < BULLETS:
+            raise SummariseError(
+                f"text too short for {BULLETS} bullets of at least {MIN_ZI} 字: "
+                f"{count_zi(text)} 字 in {len(sentences)} sentences",
+                retryable=False,
+            )
+        section = article.section_hint if article.section_hint in sections else sections[-1]
+        return Summary(
+            title=article.title.strip() or bullets[0][:30],
+            emoji=pick_emoji(f"{article.title}\n{article.title}\n{text}"),
+            section=section,
+            importance=importance_of(text),
+            bullets=bullets,
+            model=self.model,
+            prompt_version=self.prompt_version,
+        )
+
+    def _bullets(self, sentences: list[str], tokenizer: SentenceTokenizer, chinese: bool) -> list[str]:
+        if not sentences:
+            return []
+        document = ObjectDocumentModel([Paragraph([Sentence(s, tokenizer) for s in sentences])])
+        ratings = TextRankSummarizer().rate_sentences(document)
+        rating = [ratings[sentence] for sentence in document.sentences]
+        windows = []  # (score, start, end): sentences[start:end] joined make one bullet
+        for start in range(len(sentences)):
+            end, zi = start, 0
+            while end < len(sentences) and zi < TARGET_ZI:
+                if zi and zi + count_zi(sentences[end]) > MAX_ZI:
+                    break
+                zi += count_zi(sentences[end])
+                end += 1
+            if zi >= MIN_ZI:
+                windows.append((zi >= TARGET_ZI, sum(rating[start:end]) / (end - start), start, end))
+        chosen: list[tuple[int, int]] = []
+        # Full-length windows first, then by mean TextRank score, ties to the earlier one.
+        for _, _, start, end in sorted(windows, key=lambda w: (not w[0], -w[1], w[2])):
+            if all(end <= s or start >= e for s, e in chosen):
+                chosen.append((start, end))
+            if len(chosen) == BULLETS:
+                break
+        joiner = "" if chinese else " "
+        bullets = []
+        for start, end in sorted(chosen):
+            bullet = joiner.join(sentences[start:end])
+            bullets.append(_cut_long(bullet) if count_zi(bullet) > MAX_ZI else bullet)
+        return bullets
+
+
+def importance_of(text: str) -> int:
+    zi = count_zi(text)
+    return next((level for limit, level in _IMPORTANCE_STEPS if zi < limit), 5)
+
+
+def pick_emoji(text: str, most: int = 2) -> str:
+    lowered = text.lower()
+    hits = []
+    for emoji, words in EMOJI_KEYWORDS.items():
+        count = sum(lowered.count(word.lower()) for word in words if word.isascii() is False) + sum(
+            len(re.findall(rf"\b{re.escape(word.lower())}\b", lowered)) for word in words if word.isascii()
+        )
+        if count:
+            hits.append((count, emoji))
+    hits.sort(key=lambda hit: -hit[0])  # stable: ties keep the table's order
+    return "".join(emoji for _, emoji in hits[:most]) or FALLBACK_EMOJI
