@@ -59,6 +59,7 @@ class Extracted:
     date: datetime | None = None
     sitename: str | None = None
     language: str | None = None
+    url: str | None = None  # the page's own canonical URL, when it declares one
 
 
 @dataclass

@@ -8,7 +8,10 @@ order of the remaining query parameters.
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from jiandu.errors import InputError
 
 TRACKING_PARAMS = frozenset(
     {
@@ -66,3 +69,42 @@ def item_key(*, guid: str | None = None, url: str | None = None, title: str | No
     if url and url.strip():
         return f"url:{canonicalize(url)}"
     return f"hash:{content_hash(title, content)}"
+
+
+_SCHEME_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+# A host the user might type without a scheme: dotted labels ending in a letter TLD,
+# an IPv4 address, or localhost; an optional port.
+_BARE_HOST = re.compile(
+    r"^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,})(?::\d{1,5})?$"
+)
+
+
+def normalize_user_url(text: str) -> str:
+    """An http(s) URL typed by the user, with https:// added when only a host was typed.
+
+    Raises InputError naming the input when it cannot be an http(s) URL.
+    """
+    candidate = text.strip()
+    if not candidate:
+        raise InputError("empty URL")
+    if any(ch.isspace() for ch in candidate):
+        raise InputError(f"URL {candidate!r} contains spaces")
+    scheme_match = _SCHEME_PREFIX.match(candidate)
+    # "example.com:8080/x" parses as scheme "example.com"; only treat it as a scheme when it
+    # is not a host followed by a port.
+    if scheme_match and not _BARE_HOST.match(candidate.split("/", 1)[0]):
+        scheme = scheme_match.group(1).lower()
+        if scheme not in DEFAULT_PORTS:
+            raise InputError(f"URL {candidate!r} is not http(s) (scheme {scheme}:)")
+    else:
+        if not _BARE_HOST.match(re.split(r"[/?#]", candidate, maxsplit=1)[0]):
+            raise InputError(f"{candidate!r} is not a URL (no http(s):// and no host name)")
+        candidate = f"https://{candidate}"
+    parts = urlsplit(candidate)
+    if not parts.hostname:
+        raise InputError(f"URL {candidate!r} has no host")
+    try:
+        parts.port
+    except ValueError as exc:
+        raise InputError(f"URL {candidate!r} has an invalid port") from exc
+    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, parts.query, parts.fragment))

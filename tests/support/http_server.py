@@ -20,6 +20,7 @@ their headers recorded (lower-cased names), so a test can assert "no second down
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -146,6 +147,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: LocalHTTPServer
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # Clients that hang up (timeouts, size caps) are expected in these tests: stay quiet.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class LocalHTTPServer:

@@ -1,0 +1,323 @@
+"""The one way jiandu downloads anything: a shared httpx client and a guarded `fetch()`.
+
+`fetch()` follows redirects itself so that every hop is checked (scheme, address, loops),
+decodes gzip/deflate/brotli itself with a bounded output so a compression bomb cannot
+inflate past `max_bytes`, keeps one total deadline across all hops and the body, and lets
+at most `per_host_limit` requests run at once against one host, process-wide.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import Message
+from email.utils import parsedate_to_datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import brotli
+import httpx
+
+from connectors.errors import (
+    BlockedAddress,
+    FetchError,
+    HTTPStatusError,
+    NetworkError,
+    RedirectLoop,
+    Timeout,
+    TooLarge,
+    TooManyRedirects,
+)
+
+try:
+    _VERSION = version("jiandu")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    _VERSION = "0"
+
+DEFAULT_USER_AGENT = f"jiandu/{_VERSION} (feed reader and digest; +https://github.com/jiandu)"
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
+# Cloud metadata endpoints that are not covered by the private/link-local ranges.
+METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254"),
+                                ipaddress.ip_address("100.100.100.200")})
+
+
+@dataclass
+class FetchResult:
+    url: str  # final URL, after redirects
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    permanent_redirect: bool = False  # every redirect hop was 301/308
+
+    @property
+    def content_type(self) -> str:
+        """Media type, lower-case, without parameters ("" when absent)."""
+        return _parse_content_type(self.headers.get("content-type", ""))[0]
+
+    @property
+    def charset(self) -> str | None:
+        return _parse_content_type(self.headers.get("content-type", ""))[1]
+
+
+def make_client(*, user_agent: str = DEFAULT_USER_AGENT, connect_timeout: float = 10,
+                read_timeout: float = 20, max_connections: int = 16) -> httpx.Client:
+    """A thread-safe sync client for `fetch()`; share one per process and close it at the end."""
+    return httpx.Client(
+        headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate, br"},
+        timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout,
+                              write=read_timeout, pool=connect_timeout + read_timeout),
+        limits=httpx.Limits(max_connections=max_connections,
+                            max_keepalive_connections=max_connections),
+        follow_redirects=False,  # fetch() follows them, checking each hop
+    )
+
+
+def fetch(client: httpx.Client, url: str, *, headers: dict[str, str] | None = None,
+          max_bytes: int = 10_000_000, allow_private: bool = False, per_host_limit: int = 2,
+          deadline_seconds: float | None = None) -> FetchResult:
+    """GET `url`; return the final 2xx or 304 answer, or raise a FetchError subclass.
+
+    `deadline_seconds` bounds the whole fetch (all hops and the body); by default it is the
+    client's connect + read timeouts, so a body that drips a byte at a time still ends.
+    """
+    timeouts = client.timeout
+    if deadline_seconds is None:
+        deadline_seconds = (timeouts.connect or 10) + (timeouts.read or 20)
+    deadline = time.monotonic() + deadline_seconds
+    visited: set[str] = set()
+    permanent = True
+    redirected = False
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        if current in visited:
+            raise RedirectLoop(url, f"redirect loop: came back to {current}")
+        visited.add(current)
+        host = check_url_allowed(current, allow_private=allow_private)
+        with _host_slot(host, per_host_limit):
+            status, response_headers, location, body = _one_request(
+                client, current, headers or {}, max_bytes, deadline, timeouts)
+        if location is None:
+            if status >= 400:
+                raise HTTPStatusError(current, status,
+                                      retry_after=parse_retry_after(response_headers))
+            return FetchResult(url=current, status=status, headers=response_headers,
+                               body=body, permanent_redirect=redirected and permanent)
+        redirected = True
+        permanent = permanent and status in PERMANENT_REDIRECT_STATUSES
+        current = str(httpx.URL(current).join(location))
+    raise TooManyRedirects(url, f"more than {MAX_REDIRECTS} redirects (last: {current})")
+
+
+def _one_request(client: httpx.Client, url: str, headers: dict[str, str], max_bytes: int,
+                 deadline: float, timeouts: httpx.Timeout
+                 ) -> tuple[int, httpx.Headers, str | None, bytes]:
+    """One hop: (status, headers, redirect location or None, decoded body)."""
+    remaining = _remaining(url, deadline)
+    hop_timeout = httpx.Timeout(connect=min(timeouts.connect or remaining, remaining),
+                                read=min(timeouts.read or remaining, remaining),
+                                write=min(timeouts.write or remaining, remaining),
+                                pool=remaining)
+    try:
+        with client.stream("GET", url, headers=headers, timeout=hop_timeout) as response:
+            location = response.headers.get("location")
+            if response.status_code in REDIRECT_STATUSES and location:
+                return response.status_code, response.headers, location, b""
+            if response.status_code >= 400 or response.status_code == 304:
+                return response.status_code, response.headers, None, b""
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes and not response.headers.get(
+                    "content-encoding"):
+                raise TooLarge(url, max_bytes)
+            body = _read_body(response, url, max_bytes, deadline)
+            return response.status_code, response.headers, None, body
+    except httpx.TimeoutException as exc:
+        raise Timeout(url, f"timed out ({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        raise NetworkError(url, f"network error: {exc or type(exc).__name__}") from exc
+
+
+def _read_body(response: httpx.Response, url: str, max_bytes: int, deadline: float) -> bytes:
+    decoder = _decoder_for(url, response.headers.get("content-encoding", ""))
+    parts: list[bytes] = []
+    size = 0
+    for raw in response.iter_raw():
+        _remaining(url, deadline)
+        piece = decoder.decode(raw, max_bytes - size + 1)
+        size += len(piece)
+        if size > max_bytes:
+            raise TooLarge(url, max_bytes)
+        parts.append(piece)
+    _remaining(url, deadline)
+    return b"".join(parts)
+
+
+def _remaining(url: str, deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise Timeout(url, "total deadline passed before the answer was complete")
+    return left
+
+
+class _Identity:
+    def decode(self, data: bytes, limit: int) -> bytes:
+        return data
+
+
+class _Zlib:
+    """gzip or deflate (zlib-wrapped, or raw as some servers send it), output capped."""
+
+    def __init__(self, url: str, wbits: int) -> None:
+        self.url = url
+        self.wbits = wbits
+        self.decompressor = zlib.decompressobj(wbits)
+        self.started = False
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        try:
+            out = self.decompressor.decompress(data, limit)
+        except zlib.error as exc:
+            if self.wbits == zlib.MAX_WBITS and not self.started:
+                self.decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
+                self.wbits = -zlib.MAX_WBITS
+                return self.decode(data, limit)
+            raise FetchError(self.url, f"bad compressed body: {exc}") from exc
+        self.started = True
+        return out  # len(out) == limit means more was waiting: the caller stops
+
+
+class _Brotli:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.decompressor = brotli.Decompressor()
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        try:
+            return self.decompressor.process(data, output_buffer_limit=limit)
+        except brotli.error as exc:
+            raise FetchError(self.url, f"bad brotli body: {exc}") from exc
+
+
+def _decoder_for(url: str, content_encoding: str) -> _Identity | _Zlib | _Brotli:
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return _Identity()
+    if encoding in ("gzip", "x-gzip"):
+        return _Zlib(url, 16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return _Zlib(url, zlib.MAX_WBITS)
+    if encoding == "br":
+        return _Brotli(url)
+    raise FetchError(url, f"unsupported Content-Encoding {content_encoding!r}")
+
+
+def as_local_path(url: str) -> Path | None:
+    """The file a `url` names when it is a local path or file:// URL; None for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return Path(url2pathname(parts.path))
+    if parts.scheme == "" or (len(parts.scheme) == 1 and url[1:2] == ":"):  # C:\\ on Windows
+        return Path(url).expanduser()
+    return None
+
+
+# --- the address guard -------------------------------------------------------------------
+
+def check_url_allowed(url: str, *, allow_private: bool) -> str:
+    """Return the URL's host, or raise BlockedAddress for a scheme or address we refuse."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise BlockedAddress(url, f"not a valid URL: {exc}") from exc
+    if parsed.scheme not in ("http", "https"):
+        raise BlockedAddress(url, f"scheme {parsed.scheme or '(none)'!r} refused: only http/https")
+    host = parsed.host
+    if not host:
+        raise BlockedAddress(url, "URL has no host")
+    if allow_private:
+        return host
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    for address in resolve(host, port, url):
+        if is_refused_address(address):
+            raise BlockedAddress(url, f"host {host} resolves to {address}, a non-public "
+                                      "address (allow_private is off)")
+    return host
+
+
+def resolve(host: str, port: int, url: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        raise NetworkError(url, f"cannot resolve host {host}: {exc.strerror}") from exc
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+def is_refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True for loopback, private, link-local (incl. 169.254.169.254), reserved, metadata..."""
+    if isinstance(address, ipaddress.IPv6Address):
+        mapped = address.ipv4_mapped or address.sixtofour
+        if mapped is not None:
+            return is_refused_address(mapped)
+    return (not address.is_global or address.is_multicast or address.is_reserved
+            or address in METADATA_ADDRESSES)
+
+
+# --- per-host concurrency -----------------------------------------------------------------
+
+_host_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_host_slots_lock = threading.Lock()
+
+
+class _host_slot:
+    """Hold one of `limit` slots for `host` for the duration of a request."""
+
+    def __init__(self, host: str, limit: int) -> None:
+        key = (host.lower(), max(1, limit))
+        with _host_slots_lock:
+            self.semaphore = _host_slots.setdefault(key, threading.BoundedSemaphore(key[1]))
+
+    def __enter__(self) -> None:
+        self.semaphore.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.semaphore.release()
+
+
+# --- header helpers -----------------------------------------------------------------------
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Retry-After as seconds from now (delta-seconds or an HTTP date), None if absent/bad."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _parse_content_type(value: str) -> tuple[str, str | None]:
+    message = Message()
+    message["content-type"] = value or "application/octet-stream"
+    media_type = message.get_content_type().lower() if value else ""
+    charset = message.get_param("charset")
+    if isinstance(charset, tuple):  # RFC 2231 form
+        charset = charset[2]
+    return media_type, (str(charset).strip().lower() or None) if charset else None

@@ -1,0 +1,139 @@
+"""The finished context of one issue: everything the templates show, nothing they compute (pure).
+
+Order of the items (FORMAT.md): sections in the publication's configured order, and within a
+section (or the whole issue, for the flat variant) the most important first, then the newest,
+then by title so that equal items keep a stable order. An item whose section the publication
+does not configure goes to the last configured section (usually 其他).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from urllib.parse import urlsplit
+
+from jiandu.records import DigestItem, Publication
+from jiandu.stats import digest_stats
+
+VARIANTS = ("sectioned", "flat")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def build_context(
+    publication: Publication,
+    items: list[DigestItem],
+    *,
+    number: int,
+    date: datetime.date,
+) -> dict:
+    """Context for the issue templates; plain dicts, lists, strings and ints only."""
+    if publication.variant not in VARIANTS:
+        raise ValueError(
+            f"publication {publication.name!r}: variant {publication.variant!r} is not one of {VARIANTS}"
+        )
+    if not publication.sections:
+        raise ValueError(f"publication {publication.name!r} configures no sections")
+
+    ordered = sorted(items, key=_importance_then_newest)
+    if publication.variant == "sectioned":
+        ordered = _group_by_section(ordered, publication.sections)
+
+    views = [
+        _item_view(item, position, _placed_section(item.section, publication.sections))
+        for position, item in enumerate(ordered, start=1)
+    ]
+    sections = _section_views(views, publication.variant)
+
+    # The most important items, shown in the order they appear in the issue.
+    top = sorted(views, key=lambda view: (-view["importance"], view["position"]))
+    highlights = sorted(top[: max(publication.highlights, 0)], key=lambda view: view["position"])
+
+    stats = digest_stats(
+        sum(item.source_chars for item in items),
+        [bullet for view in views for bullet in view["bullets"]],
+    )
+    return {
+        "publication": {
+            "name": publication.name,
+            "purpose": _one_paragraph(publication.purpose),
+            "variant": publication.variant,
+        },
+        "number": number,
+        "date": date.isoformat(),
+        "title": f"{publication.name} 第{number}期 · {date.isoformat()}",
+        "stats": {
+            "source_chars": stats.source_chars,
+            "digest_chars": stats.digest_chars,
+            "minutes": stats.minutes,
+            "efficiency": stats.efficiency,
+        },
+        "highlights": [
+            {"heading": view["heading"], "anchor": view["anchor"]} for view in highlights
+        ],
+        "sections": sections,
+        "item_count": len(views),
+    }
+
+
+def is_web_link(url: str) -> bool:
+    """True for an absolute http(s) URL: the only links an edition makes clickable."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and not any(
+        character.isspace() or ord(character) < 32 for character in url
+    )
+
+
+def _importance_then_newest(item: DigestItem) -> tuple:
+    return (-item.importance, -item.published.timestamp(), item.title)
+
+
+def _group_by_section(items: list[DigestItem], sections: list[str]) -> list[DigestItem]:
+    rank = {name: index for index, name in enumerate(sections)}
+    fallback = len(sections) - 1
+    # sorted() is stable, so the importance/time order survives inside each section.
+    return sorted(items, key=lambda item: rank.get(item.section, fallback))
+
+
+def _placed_section(item_section: str, sections: list[str]) -> str:
+    return item_section if item_section in sections else sections[-1]
+
+
+def _item_view(item: DigestItem, position: int, placed_section: str) -> dict:
+    title = _one_paragraph(item.title)
+    emoji = _one_paragraph(item.emoji)
+    return {
+        "position": position,
+        "anchor": f"item-{position}",
+        "title": title,
+        "emoji": emoji,
+        "heading": f"{title} {emoji}" if emoji else title,
+        "section": item.section,  # as the summariser gave it
+        "placed_section": placed_section,  # where the sectioned variant shows it
+        "importance": item.importance,
+        "published": item.published.isoformat(),
+        # A bullet is one paragraph: newlines inside it would break the Markdown layout.
+        "bullets": [_one_paragraph(bullet) for bullet in item.bullets],
+        "links": [{"url": url.strip(), "web": is_web_link(url.strip())} for url in item.links],
+    }
+
+
+def _section_views(views: list[dict], variant: str) -> list[dict]:
+    if variant == "flat":
+        return [{"name": None, "items": views}] if views else []
+    return _sections_of(views)
+
+
+def _sections_of(views: list[dict]) -> list[dict]:
+    sections: list[dict] = []
+    for view in views:
+        if not sections or sections[-1]["name"] != view["placed_section"]:
+            sections.append({"name": view["placed_section"], "items": []})
+        sections[-1]["items"].append(view)
+    return sections
+
+
+def _one_paragraph(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()

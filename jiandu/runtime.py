@@ -1,0 +1,29 @@
+"""What every stage needs: the settings and a way to open database sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiandu.settings import Settings, get_settings
+from models.db import init_db, make_engine, session_factory
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_runtime(settings: Settings | None = None) -> Runtime:
+    settings = settings or get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database)
+    init_db(engine)
+    return Runtime(settings=settings, engine=engine, sessions=session_factory(engine))

@@ -1,0 +1,245 @@
+"""The one settings object: JIANDU_* environment variables over an optional jiandu.toml.
+
+Only this module reads the environment for jiandu's own settings; everything else takes values
+as arguments. `get_settings()` is cached; tests call `get_settings.cache_clear()`.
+
+The TOML file is the first that exists of: $JIANDU_CONFIG, ./jiandu.toml, $JIANDU_HOME/jiandu.toml.
+Its keys are the setting names without the prefix, e.g. `llm_model = "deepseek-chat"`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from typing_extensions import Annotated
+
+from jiandu.errors import ConfigError
+
+DEFAULT_SECTIONS = ["产品介绍", "产业资讯", "技术教程", "其他"]
+DEFAULT_PURPOSE = "本系列文章主要是用于持续跟踪最新的AI产业情况，让你减少知识焦虑。"
+
+
+def _alias(name: str, *more: str) -> AliasChoices:
+    return AliasChoices(f"JIANDU_{name}", *more)
+
+
+def config_file() -> Path | None:
+    candidates = [os.environ.get("JIANDU_CONFIG"), "jiandu.toml"]
+    home = os.environ.get("JIANDU_HOME")
+    if home:
+        candidates.append(str(Path(home) / "jiandu.toml"))
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    if os.environ.get("JIANDU_CONFIG"):
+        raise ConfigError(f"JIANDU_CONFIG: no such file: {os.environ['JIANDU_CONFIG']}")
+    return None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="JIANDU_", extra="ignore", populate_by_name=True, validate_default=True
+    )
+
+    # Where jiandu keeps its database, rendered issues and Prefect's state.
+    home: Path = Field(Path(".jiandu"), validation_alias=_alias("HOME"))
+    database_url: str | None = Field(None, validation_alias=_alias("DATABASE_URL"))
+
+    # The summariser. No API key and no base URL: the offline extractive summariser.
+    llm_base_url: str | None = Field(
+        None, validation_alias=_alias("LLM_BASE_URL", "OPENAI_BASE_URL")
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, validation_alias=_alias("LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    llm_model: str = Field("gpt-4o-mini", validation_alias=_alias("LLM_MODEL"))
+    llm_response_format: Literal["json_schema", "json_object"] = Field(
+        "json_schema", validation_alias=_alias("LLM_RESPONSE_FORMAT")
+    )
+    llm_max_concurrency: int = Field(
+        8, ge=1, le=256, validation_alias=_alias("LLM_MAX_CONCURRENCY")
+    )
+    llm_requests_per_minute: int | None = Field(
+        None, ge=1, validation_alias=_alias("LLM_REQUESTS_PER_MINUTE")
+    )
+    llm_input_token_budget: int = Field(
+        6000, ge=500, validation_alias=_alias("LLM_INPUT_TOKEN_BUDGET")
+    )
+    llm_run_token_budget: int | None = Field(
+        None, ge=1, validation_alias=_alias("LLM_RUN_TOKEN_BUDGET")
+    )
+    llm_timeout: float = Field(60.0, gt=0, validation_alias=_alias("LLM_TIMEOUT"))
+    llm_max_attempts: int = Field(5, ge=1, validation_alias=_alias("LLM_MAX_ATTEMPTS"))
+    # USD per million tokens, [prompt, completion], by model name.
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": (0.15, 0.60),
+            "gpt-4o": (2.50, 10.00),
+            "deepseek-chat": (0.27, 1.10),
+            "qwen-plus": (0.11, 0.28),
+        },
+        validation_alias=_alias("LLM_PRICES"),
+    )
+    hold_unfaithful: bool = Field(True, validation_alias=_alias("HOLD_UNFAITHFUL"))
+
+    # Fetching.
+    allow_private_hosts: bool = Field(
+        False, validation_alias=_alias("ALLOW_PRIVATE_HOSTS")
+    )
+    fetch_pages: bool = Field(True, validation_alias=_alias("FETCH_PAGES"))
+    max_body_bytes: int = Field(
+        10_000_000, ge=1024, validation_alias=_alias("MAX_BODY_BYTES")
+    )
+    connect_timeout: float = Field(10.0, gt=0, validation_alias=_alias("CONNECT_TIMEOUT"))
+    read_timeout: float = Field(20.0, gt=0, validation_alias=_alias("READ_TIMEOUT"))
+    max_connections: int = Field(16, ge=1, validation_alias=_alias("MAX_CONNECTIONS"))
+    per_host_connections: int = Field(
+        2, ge=1, validation_alias=_alias("PER_HOST_CONNECTIONS")
+    )
+
+    # The publication.
+    publication_name: str = Field("简读AI", validation_alias=_alias("PUBLICATION_NAME"))
+    publication_purpose: str = Field(
+        DEFAULT_PURPOSE, validation_alias=_alias("PUBLICATION_PURPOSE")
+    )
+    sections: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_SECTIONS), validation_alias=_alias("SECTIONS")
+    )
+    variant: Literal["sectioned", "flat"] = Field("sectioned", validation_alias=_alias("VARIANT"))
+    highlights: int = Field(10, ge=1, le=50, validation_alias=_alias("HIGHLIGHTS"))
+    timezone: str = Field("Asia/Shanghai", validation_alias=_alias("TIMEZONE"))
+    period: Literal["daily", "weekly"] = Field("daily", validation_alias=_alias("PERIOD"))
+    site_url: str = Field("https://example.invalid/jiandu/", validation_alias=_alias("SITE_URL"))
+
+    # Mail. Nothing is sent unless JIANDU_SMTP_HOST and JIANDU_MAIL_TO are set.
+    smtp_host: str | None = Field(None, validation_alias=_alias("SMTP_HOST"))
+    smtp_port: int | None = Field(None, validation_alias=_alias("SMTP_PORT"))
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        "starttls", validation_alias=_alias("SMTP_SECURITY")
+    )
+    smtp_username: str | None = Field(None, validation_alias=_alias("SMTP_USERNAME"))
+    smtp_password: SecretStr | None = Field(None, validation_alias=_alias("SMTP_PASSWORD"))
+    mail_from: str = Field("jiandu@localhost", validation_alias=_alias("MAIL_FROM"))
+    mail_to: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_alias("MAIL_TO")
+    )
+    mail_reply_to: str | None = Field(None, validation_alias=_alias("MAIL_REPLY_TO"))
+    mail_subject: str = Field(
+        "{publication} 第{number}期 · {date}", validation_alias=_alias("MAIL_SUBJECT")
+    )
+    list_unsubscribe: str | None = Field(
+        None, validation_alias=_alias("LIST_UNSUBSCRIBE")
+    )
+
+    # Schedules for `jiandu serve` (cron, in the publication's timezone).
+    ingest_cron: str = Field("0 * * * *", validation_alias=_alias("INGEST_CRON"))
+    publish_cron: str = Field("0 8 * * *", validation_alias=_alias("PUBLISH_CRON"))
+
+    @field_validator("sections", "mail_to", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("sections")
+    @classmethod
+    def _sections_not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one section is needed")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = config_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    # Derived values.
+    @property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'jiandu.db').resolve()}"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.home / "out"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home / "prefect"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url or self.llm_api_key)
+
+    def masked(self) -> dict[str, Any]:
+        """Effective settings for display: secrets and URL passwords masked."""
+        from sqlalchemy.engine import make_url
+
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            elif isinstance(value, Path):
+                value = str(value)
+            shown[name] = value
+        try:
+            shown["database_url"] = make_url(self.database).render_as_string(hide_password=True)
+        except Exception:  # an unparseable URL is reported by the database layer, not here
+            shown["database_url"] = "(unparseable)"
+        return shown
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]) or "settings"
+        if not name.isupper():
+            name = f"JIANDU_{name.upper()}"
+        problems.append(f"{name}: {item['msg']}")
+    return "; ".join(problems)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_file()}: not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(f"bad setting: {_describe(exc)}") from None

@@ -1,0 +1,269 @@
+"""Ingest: poll the feeds that are due, then give every new item its text and its story.
+
+Network work runs in a thread pool; only this thread writes to the database, committing as it
+goes, so a run that dies keeps what it stored and the next run picks up the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from connectors.errors import FetchError, HTTPStatusError, UnsupportedContent
+from connectors.feeds import fetch_feed
+from connectors.http import make_client
+from connectors.pages import extract_page, fetch_page
+from jiandu import dedup
+from jiandu.concurrency import bounded_map
+from jiandu.progress import progress
+from jiandu.records import Extracted, FeedFetch
+from jiandu.runtime import Runtime
+from jiandu.urls import canonicalize
+from jiandu.zi import count_zi
+from models import store
+from models.schema import Item, Source, utcnow
+
+USER_AGENT = "jiandu/0.1 (+https://example.invalid/jiandu; feed digest reader)"
+STORY_WINDOW = timedelta(days=14)  # near-duplicates are looked for among this recent past
+COMMIT_EVERY = 50
+
+
+@dataclass
+class IngestReport:
+    sources_polled: int = 0
+    not_modified: int = 0
+    source_errors: int = 0
+    new_items: int = 0
+    pages_fetched: int = 0
+    text_from_page: int = 0
+    text_from_feed: int = 0
+    clippings: int = 0
+    merged_into_stories: int = 0
+    skipped: int = 0
+    fetch_failures: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def is_local(url: str) -> bool:
+    return url.startswith("file://") or url.startswith("/") or (len(url) > 1 and url[1] == ":")
+
+
+def ingest(rt: Runtime, *, now: datetime | None = None) -> IngestReport:
+    now = now or utcnow()
+    report = IngestReport()
+    settings = rt.settings
+    with make_client(
+        user_agent=USER_AGENT,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        max_connections=settings.max_connections,
+    ) as client:
+        poll_feeds(rt, client, report, now)
+        extract_texts(rt, client, report, now)
+    with rt.sessions.begin() as session:
+        store.record_run(session, "ingest", now, report.as_dict())
+    return report
+
+
+# Feeds -----------------------------------------------------------------------------------------
+
+
+def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None:
+    settings = rt.settings
+    with rt.sessions() as session:
+        due = [(s.id, s.url, s.etag, s.last_modified) for s in store.due_feeds(session, now)]
+    if not due:
+        return
+
+    def poll(job: tuple[int, str, str | None, str | None]) -> FeedFetch:
+        _, url, etag, last_modified = job
+        return fetch_feed(client, url, etag=etag, last_modified=last_modified,
+                          max_bytes=settings.max_body_bytes,
+                          allow_private=settings.allow_private_hosts)
+
+    bar = progress()
+    bar.start("feeds", len(due))
+    with rt.sessions() as session:
+        for done, ((source_id, *_), outcome) in enumerate(
+            bounded_map(poll, due, workers=settings.max_connections), start=1
+        ):
+            source = session.get(Source, source_id)
+            report.sources_polled += 1
+            if isinstance(outcome, BaseException):
+                record_feed_error(source, outcome, now)
+                report.source_errors += 1
+            else:
+                report.new_items += record_feed(session, source, outcome, now)
+                report.not_modified += outcome.status == 304
+            if done % COMMIT_EVERY == 0:
+                session.commit()
+            bar.advance("feeds")
+        session.commit()
+    bar.finish("feeds")
+
+
+def record_feed(session: Session, source: Source, fetched: FeedFetch, now: datetime) -> int:
+    source.last_status = fetched.status
+    source.last_polled_at = now
+    source.error_count = 0
+    source.last_error = None
+    source.next_check_at = None
+    if fetched.gone:
+        source.enabled = False
+        source.last_error = "410 Gone: the feed was removed; source disabled"
+        return 0
+    if fetched.permanently_moved and fetched.url != source.url:
+        clash = session.query(Source.id).filter(Source.url == fetched.url).first()
+        if clash is None:
+            source.url = fetched.url
+    if fetched.status == 304:
+        return 0
+    source.etag = fetched.etag
+    source.last_modified = fetched.last_modified
+    source.warning = fetched.warning
+    if fetched.title and not source.name:
+        source.name = fetched.title
+    return store.add_feed_entries(session, source, fetched.entries, now)
+
+
+def record_feed_error(source: Source, error: BaseException, now: datetime) -> None:
+    source.last_polled_at = now
+    source.error_count = (source.error_count or 0) + 1
+    source.last_error = str(error) or type(error).__name__
+    source.last_status = getattr(error, "status", None)
+    wait = store.backoff(source.error_count)
+    retry_after = getattr(error, "retry_after", None) if isinstance(error, HTTPStatusError) else None
+    if retry_after:
+        wait = max(wait, timedelta(seconds=float(retry_after)))
+    source.next_check_at = now + wait
+
+
+# Texts -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class PageJob:
+    item_id: int
+    url: str
+    allow_files: bool
+
+
+def extract_texts(rt: Runtime, client, report: IngestReport, now: datetime) -> None:
+    settings = rt.settings
+
+    def fetch_and_extract(job: PageJob) -> Extracted:
+        page = fetch_page(client, job.url, max_bytes=settings.max_body_bytes,
+                          allow_private=settings.allow_private_hosts,
+                          allow_files=job.allow_files)
+        return extract_page(page)
+
+    with rt.sessions() as session:
+        matcher = dedup.StoryMatcher()
+        for story_id, signature in store.recent_story_signatures(session, now - STORY_WINDOW):
+            matcher.add(story_id, signature)
+
+        jobs: list[PageJob] = []
+        direct: list[int] = []
+        last_id = 0
+        while batch := store.items_needing_text(session, now, after_id=last_id, batch=500):
+            last_id = batch[-1].id
+            for item in batch:
+                if item.is_clipping or not item.url or not settings.fetch_pages:
+                    direct.append(item.id)
+                else:
+                    source_url = item.source.url
+                    jobs.append(PageJob(item.id, item.url,
+                                        allow_files=is_local(source_url) or item.source.kind == "links"))
+        bar = progress()
+        bar.start("pages", len(jobs) + len(direct))
+        applied = 0
+        for item_id in direct:
+            item = session.get(Item, item_id)
+            apply_text(session, item, None, None, matcher, report, now)
+            applied += 1
+            bar.advance("pages")
+        for job, outcome in bounded_map(fetch_and_extract, jobs, workers=settings.max_connections):
+            item = session.get(Item, job.item_id)
+            if isinstance(outcome, BaseException):
+                apply_text(session, item, None, outcome, matcher, report, now)
+            else:
+                report.pages_fetched += 1
+                apply_text(session, item, outcome, None, matcher, report, now)
+            applied += 1
+            if applied % COMMIT_EVERY == 0:
+                session.commit()
+                session.expunge_all()
+            bar.advance("pages")
+        session.commit()
+        bar.finish("pages")
+
+
+def apply_text(session: Session, item: Item, page: Extracted | None, error: BaseException | None,
+               matcher: dedup.StoryMatcher, report: IngestReport, now: datetime) -> None:
+    """Choose the item's text (page or feed), store it once, and put the item in its story."""
+    feed_text = (item.feed_content or "").strip()
+    feed_zi = count_zi(feed_text)
+    if item.is_clipping:
+        text, origin, reason = feed_text, "clipping", "the clipping's own text"
+        report.clippings += 1
+    elif page is not None and count_zi(page.text) >= feed_zi and page.text.strip():
+        text, origin = page.text.strip(), "page"
+        reason = "main text extracted from the page"
+        report.text_from_page += 1
+        if not item.title and page.title:
+            item.title = page.title
+        if page.url and page.url.startswith(("http://", "https://")) and not (
+            item.url or "").startswith(("http://", "https://")):
+            # A saved local page that names its own address: link readers to the original.
+            item.url = page.url
+            item.canonical_url = canonicalize(page.url)
+            item.links = [page.url]
+    elif feed_text:
+        text, origin = feed_text, "feed"
+        if page is not None:
+            reason = f"the page yields less text ({count_zi(page.text)} 字) than the feed ({feed_zi} 字)"
+        elif error is not None:
+            reason = f"page not used: {error}"
+        else:
+            reason = "page fetching is off" if item.url else "the entry has no link"
+        report.text_from_feed += 1
+    elif isinstance(error, UnsupportedContent):
+        item.status = "skipped"
+        item.content_type = getattr(error, "content_type", None)
+        item.error = str(error)
+        report.skipped += 1
+        return
+    else:
+        reason = str(error) if error is not None else "no text: the page yields none and the feed has none"
+        if isinstance(error, BaseException) and not isinstance(error, FetchError):
+            reason = f"{type(error).__name__}: {error}"
+        store.mark_failed(item, "fetch", reason, now)
+        report.fetch_failures += 1
+        return
+
+    signature = dedup.signature(text)
+    blob = store.text_for(session, text, count_zi(text), signature)
+    item.text_id = blob.id
+    item.text_origin = origin
+    item.text_reason = reason
+    item.status = "extracted"
+    item.failed_stage = None
+    item.error = None
+    item.next_attempt_at = None
+    story = None
+    if item.canonical_url:
+        story = store.story_by_url(session, item.canonical_url, item.id)
+    if story is None:
+        story = matcher.match(signature)
+    if story is None or story == item.id:
+        item.story_id = item.id
+        matcher.add(item.id, signature)
+    else:
+        item.story_id = story
+        item.status = "merged"
+        report.merged_into_stories += 1
+

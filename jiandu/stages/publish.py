@@ -1,0 +1,130 @@
+"""Publish: gather the summarised stories no issue has shown yet, render and store the issue.
+
+Each story appears once, with every link it was reached by. An issue is numbered, stored with
+its three editions, and written to JIANDU_HOME/out/. No items: no issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jiandu.issue_context import build_context
+from jiandu.records import DigestItem, Publication
+from jiandu.render import render
+from jiandu.runtime import Runtime
+from jiandu.settings import Settings
+from models import store
+from models.schema import Issue, Item, utcnow
+
+EDITIONS = {"md": "md", "html": "html", "txt": "txt"}
+
+
+@dataclass
+class PublishReport:
+    issue_number: int | None = None
+    items: int = 0
+    held_unfaithful: int = 0
+    source_chars: int = 0
+    digest_chars: int = 0
+    files: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def publication_of(settings: Settings) -> Publication:
+    return Publication(
+        name=settings.publication_name, purpose=settings.publication_purpose,
+        sections=list(settings.sections), variant=settings.variant,
+        highlights=settings.highlights, timezone=settings.timezone,
+    )
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def digest_item(leader: Item, members: list[Item]) -> DigestItem:
+    summary = leader.summary
+    links: list[str] = []
+    for member in [leader, *[m for m in members if m.id != leader.id]]:
+        for link in member.links or ([member.url] if member.url else []):
+            if link and link not in links:
+                links.append(link)
+    return DigestItem(
+        title=summary.title, emoji=summary.emoji, section=summary.section,
+        importance=summary.importance, bullets=list(summary.bullets), links=links,
+        published=leader.published_at or leader.first_seen_at,
+        source_chars=leader.text.zi if leader.text else 0,
+    )
+
+
+def publish(rt: Runtime, *, since: date | None = None, until: date | None = None,
+            now: datetime | None = None) -> PublishReport:
+    """Make the next issue from what is waiting; with since/until, only items dated in those
+    days (both inclusive, in the publication's time zone): a backfill of a past period."""
+    now = now or utcnow()
+    settings = rt.settings
+    tz = ZoneInfo(settings.timezone)
+    start = day_bounds(since, tz) if since else None
+    end = day_bounds(until + timedelta(days=1), tz) if until else None
+    report = PublishReport()
+    with rt.sessions.begin() as session:
+        leaders = store.publishable_items(session, since=start, until=end, include_unfaithful=True)
+        if settings.hold_unfaithful:
+            kept = [i for i in leaders if i.summary.faithful is not False]
+            report.held_unfaithful = len(leaders) - len(kept)
+            leaders = kept
+        if not leaders:
+            store.record_run(session, "publish", now, report.as_dict())
+            return report
+        members = store.story_members(session, [item.id for item in leaders])
+        items = [digest_item(leader, members[leader.id]) for leader in leaders]
+        number = store.next_issue_number(session)
+        issue_day = until if until else now.astimezone(tz).date()
+        publication = publication_of(settings)
+        context = build_context(publication, items, number=number, date=issue_day)
+        editions = {fmt: render(context, fmt) for fmt in EDITIONS}
+        stats = context["stats"]
+        stats = asdict(stats) if hasattr(stats, "__dataclass_fields__") else dict(stats)
+        issue = Issue(
+            number=number, period_start=start, period_end=end or now,
+            issue_date=issue_day.isoformat(),
+            subject=subject_line(settings, number, issue_day),
+            markdown=editions["md"], html=editions["html"], text=editions["txt"], stats=stats,
+        )
+        session.add(issue)
+        session.flush()
+        store.assign_to_issue(session, [item.id for item in leaders], issue)
+        if settings.smtp_host:
+            for recipient in settings.mail_to:
+                store.delivery_for(session, issue, recipient)
+        report.issue_number = number
+        report.items = len(items)
+        report.source_chars = stats.get("source_chars", 0)
+        report.digest_chars = stats.get("digest_chars", 0)
+        report.files = [str(p) for p in write_editions(settings.out_dir, issue)]
+        store.record_run(session, "publish", now, report.as_dict())
+    return report
+
+
+def subject_line(settings: Settings, number: int, day: date) -> str:
+    return settings.mail_subject.format(publication=settings.publication_name, number=number,
+                                        date=day.isoformat())
+
+
+def edition_path(out_dir: Path, number: int, fmt: str) -> Path:
+    return out_dir / f"issue-{number:04d}.{fmt}"
+
+
+def write_editions(out_dir: Path, issue: Issue) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt, body in (("md", issue.markdown), ("html", issue.html), ("txt", issue.text)):
+        path = edition_path(out_dir, issue.number, fmt)
+        path.write_text(body, encoding="utf-8")
+        paths.append(path)
+    return paths

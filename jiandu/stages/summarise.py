@@ -1,0 +1,163 @@
+"""Summarise: every story leader with text gets a summary, each text paid for at most once.
+
+A summary is looked up by (text hash, model, prompt version) before any request is made; the
+rest go to the summariser from a thread pool (the summariser itself enforces the concurrency
+and rate limits). A per-run token budget stops new requests cleanly; what is left waits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from jiandu.concurrency import bounded_map
+from jiandu.errors import SummariseError
+from jiandu.progress import progress
+from jiandu.records import ArticleInput, Summary
+from jiandu.runtime import Runtime
+from jiandu.settings import Settings
+from models import store
+from models.schema import Item, utcnow
+
+COMMIT_EVERY = 20
+
+
+@dataclass
+class SummariseReport:
+    summarised: int = 0
+    cache_hits: int = 0
+    failed: int = 0
+    unfaithful: int = 0
+    requests: int = 0
+    repairs: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    budget_reached: bool = False
+    model: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def make_summariser(settings: Settings):
+    """The LLM summariser when an endpoint or key is configured, else the offline one."""
+    if settings.llm_configured:
+        from connectors.llm import LLMSummariser
+
+        return LLMSummariser(
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else "none",
+            model=settings.llm_model,
+            response_format=settings.llm_response_format,
+            max_concurrency=settings.llm_max_concurrency,
+            requests_per_minute=settings.llm_requests_per_minute,
+            input_token_budget=settings.llm_input_token_budget,
+            timeout=settings.llm_timeout,
+            max_attempts=settings.llm_max_attempts,
+        )
+    from jiandu.offline_summariser import OfflineSummariser
+
+    return OfflineSummariser()
+
+
+def cost_of(settings: Settings, model: str, prompt_tokens: int, completion_tokens: int) -> float:
+    prompt_price, completion_price = settings.llm_prices.get(model, (0.0, 0.0))
+    return (prompt_tokens * prompt_price + completion_tokens * completion_price) / 1_000_000
+
+
+def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None) -> SummariseReport:
+    now = now or utcnow()
+    settings = rt.settings
+    summariser = summariser or make_summariser(settings)
+    report = SummariseReport(model=summariser.model)
+    sections = list(settings.sections)
+    budget = settings.llm_run_token_budget
+
+    def within_budget() -> bool:
+        if budget is None or report.prompt_tokens + report.completion_tokens < budget:
+            return True
+        report.budget_reached = True
+        return False
+
+    def run(job: tuple[str, ArticleInput]) -> Summary:
+        return summariser.summarise(job[1], sections)
+
+    with rt.sessions() as session:
+        # One request per distinct text, however many items carry it.
+        waiting: dict[str, list[int]] = {}
+        last_id = 0
+        while batch := store.items_needing_summary(session, now, after_id=last_id, batch=500):
+            last_id = batch[-1].id
+            for item in batch:
+                sha = item.text.sha256
+                cached = store.cached_summary(session, sha, summariser.model,
+                                              summariser.prompt_version)
+                if cached is not None:
+                    attach(item, cached.id)
+                    report.cache_hits += 1
+                else:
+                    waiting.setdefault(sha, []).append(item.id)
+        session.commit()
+        session.expunge_all()
+
+        def articles():
+            for sha, item_ids in waiting.items():
+                item = session.get(Item, item_ids[0])
+                yield sha, ArticleInput(
+                    title=item.title or "", text=item.text.content, url=item.url,
+                    section_hint=item.source.section,
+                )
+
+        bar = progress()
+        bar.start("summaries", len(waiting))
+        done = 0
+        workers = max(1, settings.llm_max_concurrency)
+        for (sha, _), outcome in bounded_map(run, articles(), workers=workers,
+                                             keep_going=within_budget):
+            items = [session.get(Item, item_id) for item_id in waiting[sha]]
+            if isinstance(outcome, BaseException):
+                retry = not isinstance(outcome, SummariseError) or outcome.retryable
+                reason = str(outcome) if isinstance(outcome, SummariseError) else (
+                    f"{type(outcome).__name__}: {outcome}")
+                for item in items:
+                    store.mark_failed(item, "summarise", reason, now, retry=retry)
+                report.failed += len(items)
+            else:
+                summary = normalise(outcome, sections)
+                row = store.store_summary(session, sha, summary)
+                for item in items:
+                    attach(item, row.id)
+                report.summarised += len(items)
+                report.unfaithful += summary.faithful is False
+                report.requests += summary.requests
+                report.repairs += summary.repairs
+                report.prompt_tokens += summary.prompt_tokens
+                report.completion_tokens += summary.completion_tokens
+            done += 1
+            if done % COMMIT_EVERY == 0:
+                session.commit()
+            bar.advance("summaries")
+        session.commit()
+        bar.finish("summaries")
+    report.cost_usd = round(cost_of(settings, report.model, report.prompt_tokens,
+                                    report.completion_tokens), 6)
+    with rt.sessions.begin() as session:
+        store.record_run(session, "summarise", now, report.as_dict())
+    return report
+
+
+def attach(item: Item, summary_id: int) -> None:
+    item.summary_id = summary_id
+    item.status = "summarised"
+    item.failed_stage = None
+    item.error = None
+    item.next_attempt_at = None
+
+
+def normalise(summary: Summary, sections: list[str]) -> Summary:
+    """Keep what the issue relies on true whatever the summariser did: a known section, 1-5."""
+    if summary.section not in sections:
+        summary.section = sections[-1]
+    summary.importance = min(5, max(1, int(summary.importance)))
+    return summary

@@ -1,0 +1,339 @@
+"""Every query jiandu makes. Functions take a Session and never make or commit one."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from jiandu.records import FeedEntry, SavedRecord, Summary
+from jiandu.urls import canonicalize
+from models.schema import Delivery, Issue, Item, Run, Source, SummaryRow, TextBlob, utcnow
+
+# Failing work waits 15 min, 30 min, 1 h ... capped at a day, before it is tried again.
+BACKOFF_BASE = timedelta(minutes=15)
+BACKOFF_CAP = timedelta(hours=24)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+
+
+# Sources ---------------------------------------------------------------------------------------
+
+
+def add_source(session: Session, *, kind: str, url: str, name: str | None = None,
+               section: str | None = None) -> tuple[Source, bool]:
+    """The source at url, created if new; the bool says whether it was created."""
+    existing = session.scalar(select(Source).where(Source.url == url))
+    if existing is not None:
+        return existing, False
+    source = Source(kind=kind, url=url, name=name, section=section, enabled=True, error_count=0)
+    session.add(source)
+    session.flush()
+    return source, True
+
+
+def list_sources(session: Session) -> list[Source]:
+    return list(session.scalars(select(Source).order_by(Source.id)))
+
+
+def due_feeds(session: Session, now: datetime) -> list[Source]:
+    return list(
+        session.scalars(
+            select(Source)
+            .where(Source.kind == "feed", Source.enabled.is_(True))
+            .where(or_(Source.next_check_at.is_(None), Source.next_check_at <= now))
+            .order_by(Source.id)
+        )
+    )
+
+
+def links_source(session: Session, url: str, name: str) -> Source:
+    source, _ = add_source(session, kind="links", url=url, name=name)
+    return source
+
+
+# Items -----------------------------------------------------------------------------------------
+
+
+def _insert_item(session: Session, source: Source, **fields) -> bool:
+    exists = session.scalar(
+        select(Item.id).where(Item.source_id == source.id, Item.key == fields["key"])
+    )
+    if exists is not None:
+        return False
+    session.add(Item(source_id=source.id, **fields))
+    return True
+
+
+def add_feed_entries(session: Session, source: Source, entries: Iterable[FeedEntry],
+                     now: datetime) -> int:
+    """Store entries not seen before; returns how many were new."""
+    new = 0
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.key in seen:  # a feed that lists one entry twice
+            continue
+        seen.add(entry.key)
+        published = entry.published if entry.published and entry.published <= now else None
+        new += _insert_item(
+            session,
+            source,
+            key=entry.key[:2000],
+            url=entry.url,
+            canonical_url=canonicalize(entry.url) if entry.url else None,
+            guid=entry.guid,
+            title=entry.title or "",
+            author=entry.author,
+            published_at=published or now,
+            first_seen_at=now,
+            feed_content=entry.content or "",
+            links=[entry.url] if entry.url else [],
+            status="new",
+            attempts=0,
+        )
+    session.flush()
+    return new
+
+
+def add_saved_records(session: Session, source: Source, records: Iterable[SavedRecord],
+                      now: datetime) -> int:
+    new = 0
+    for record in records:
+        clipping = bool(record.text)
+        links = list(record.links) if clipping else ([record.url] if record.url else [])
+        new += _insert_item(
+            session,
+            source,
+            key=record.key[:2000],
+            url=record.url,
+            canonical_url=canonicalize(record.url) if record.url else None,
+            title=record.title or "",
+            author=record.author,
+            published_at=min(record.published, now) if record.published else now,
+            first_seen_at=now,
+            feed_content=record.text or "",
+            links=[link for link in links if link],
+            is_clipping=clipping,
+            status="new",
+            attempts=0,
+        )
+    session.flush()
+    return new
+
+
+def items_needing_text(session: Session, now: datetime, *, batch: int = 200,
+                       after_id: int = 0) -> list[Item]:
+    """New items, and items whose fetch failed and whose backoff has passed."""
+    return list(
+        session.scalars(
+            select(Item)
+            .where(Item.id > after_id)
+            .where(
+                or_(
+                    Item.status == "new",
+                    and_(Item.status == "failed", Item.failed_stage == "fetch",
+                         Item.next_attempt_at <= now),
+                )
+            )
+            .order_by(Item.id)
+            .limit(batch)
+        )
+    )
+
+
+def items_needing_summary(session: Session, now: datetime, *, batch: int = 200,
+                          after_id: int = 0) -> list[Item]:
+    """Story leaders with text and no summary yet, failures included once their backoff passed."""
+    return list(
+        session.scalars(
+            select(Item)
+            .where(Item.id > after_id, Item.story_id == Item.id)
+            .where(
+                or_(
+                    Item.status == "extracted",
+                    and_(Item.status == "failed", Item.failed_stage == "summarise",
+                         Item.next_attempt_at <= now),
+                )
+            )
+            .order_by(Item.id)
+            .limit(batch)
+        )
+    )
+
+
+def mark_failed(item: Item, stage: str, reason: str, now: datetime, *, retry: bool = True) -> None:
+    item.status = "failed"
+    item.failed_stage = stage
+    item.error = reason[:2000]
+    item.attempts = (item.attempts or 0) + 1
+    # A failure that cannot get better by waiting is still retried, but rarely.
+    item.next_attempt_at = now + (backoff(item.attempts) if retry else BACKOFF_CAP)
+
+
+def text_for(session: Session, content: str, zi: int, signature: bytes | None) -> TextBlob:
+    sha = hashlib.sha256(content.encode("utf-8")).hexdigest()
+    blob = session.scalar(select(TextBlob).where(TextBlob.sha256 == sha))
+    if blob is None:
+        blob = TextBlob(sha256=sha, content=content, zi=zi, signature=signature)
+        session.add(blob)
+        session.flush()
+    return blob
+
+
+def story_by_url(session: Session, canonical_url: str, exclude_id: int) -> int | None:
+    return session.scalar(
+        select(Item.story_id)
+        .where(Item.canonical_url == canonical_url, Item.id != exclude_id,
+               Item.story_id.is_not(None))
+        .order_by(Item.id)
+        .limit(1)
+    )
+
+
+def recent_story_signatures(session: Session, since: datetime) -> Iterator[tuple[int, bytes]]:
+    """(story id, signature) of story leaders seen since `since`, streamed."""
+    rows = session.execute(
+        select(Item.story_id, TextBlob.signature)
+        .join(TextBlob, Item.text_id == TextBlob.id)
+        .where(Item.story_id == Item.id, Item.first_seen_at >= since,
+               TextBlob.signature.is_not(None))
+        .execution_options(yield_per=500)
+    )
+    for story_id, signature in rows:
+        yield story_id, signature
+
+
+# Summaries -------------------------------------------------------------------------------------
+
+
+def cached_summary(session: Session, sha: str, model: str, prompt_version: str) -> SummaryRow | None:
+    return session.scalar(
+        select(SummaryRow).where(SummaryRow.text_sha256 == sha, SummaryRow.model == model,
+                                 SummaryRow.prompt_version == prompt_version)
+    )
+
+
+def store_summary(session: Session, sha: str, summary: Summary) -> SummaryRow:
+    row = cached_summary(session, sha, summary.model, summary.prompt_version)
+    if row is not None:
+        return row
+    row = SummaryRow(
+        text_sha256=sha, model=summary.model, prompt_version=summary.prompt_version,
+        title=summary.title, emoji=summary.emoji, section=summary.section,
+        importance=summary.importance, bullets=list(summary.bullets),
+        prompt_tokens=summary.prompt_tokens, completion_tokens=summary.completion_tokens,
+        requests=summary.requests, repairs=summary.repairs, faithful=summary.faithful,
+        unsupported=list(summary.unsupported),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+# Issues ----------------------------------------------------------------------------------------
+
+
+def publishable_items(session: Session, *, since: datetime | None, until: datetime | None,
+                      include_unfaithful: bool) -> list[Item]:
+    """Summarised story leaders in no issue yet, dated within [since, until)."""
+    query = select(Item).where(Item.status == "summarised", Item.issue_id.is_(None),
+                               Item.story_id == Item.id)
+    if since is not None:
+        query = query.where(Item.published_at >= since)
+    if until is not None:
+        query = query.where(Item.published_at < until)
+    if not include_unfaithful:
+        query = query.join(SummaryRow, Item.summary_id == SummaryRow.id).where(
+            or_(SummaryRow.faithful.is_(None), SummaryRow.faithful.is_(True))
+        )
+    return list(session.scalars(query.order_by(Item.id)))
+
+
+def story_members(session: Session, story_ids: list[int]) -> dict[int, list[Item]]:
+    members: dict[int, list[Item]] = {sid: [] for sid in story_ids}
+    for start in range(0, len(story_ids), 500):
+        chunk = story_ids[start:start + 500]
+        for item in session.scalars(select(Item).where(Item.story_id.in_(chunk)).order_by(Item.id)):
+            members[item.story_id].append(item)
+    return members
+
+
+def next_issue_number(session: Session) -> int:
+    return (session.scalar(select(func.max(Issue.number))) or 0) + 1
+
+
+def issue_by_number(session: Session, number: int) -> Issue | None:
+    return session.scalar(select(Issue).where(Issue.number == number))
+
+
+def list_issues(session: Session) -> list[Issue]:
+    return list(session.scalars(select(Issue).order_by(Issue.number)))
+
+
+def latest_issue(session: Session) -> Issue | None:
+    return session.scalar(select(Issue).order_by(Issue.number.desc()).limit(1))
+
+
+def assign_to_issue(session: Session, story_ids: list[int], issue: Issue) -> None:
+    for start in range(0, len(story_ids), 500):
+        chunk = story_ids[start:start + 500]
+        session.execute(
+            update(Item).where(Item.story_id.in_(chunk), Item.issue_id.is_(None))
+            .values(issue_id=issue.id)
+        )
+        session.execute(
+            update(Item).where(Item.id.in_(chunk)).values(status="published")
+        )
+
+
+# Deliveries ------------------------------------------------------------------------------------
+
+
+def delivery_for(session: Session, issue: Issue, recipient: str) -> Delivery:
+    delivery = session.scalar(
+        select(Delivery).where(Delivery.issue_id == issue.id, Delivery.recipient == recipient)
+    )
+    if delivery is None:
+        delivery = Delivery(issue_id=issue.id, recipient=recipient, status="pending", attempts=0)
+        session.add(delivery)
+        session.flush()
+    return delivery
+
+
+def deliveries_of(session: Session, issue: Issue) -> list[Delivery]:
+    return list(session.scalars(select(Delivery).where(Delivery.issue_id == issue.id)))
+
+
+# Runs and export -------------------------------------------------------------------------------
+
+
+def record_run(session: Session, stage: str, started: datetime, stats: dict) -> Run:
+    run = Run(stage=stage, started_at=started, finished_at=utcnow(), stats=stats)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def runs_since(session: Session, since: datetime) -> list[Run]:
+    return list(session.scalars(select(Run).where(Run.started_at >= since).order_by(Run.id)))
+
+
+def iter_items(session: Session, *, batch: int = 500) -> Iterator[Item]:
+    """Every item, in id order, a batch at a time (the table can be large)."""
+    last = 0
+    while True:
+        chunk = list(session.scalars(select(Item).where(Item.id > last).order_by(Item.id).limit(batch)))
+        if not chunk:
+            return
+        yield from chunk
+        last = chunk[-1].id
+        session.expunge_all()
+
+
+def count_items_by_status(session: Session) -> dict[str, int]:
+    return dict(session.execute(select(Item.status, func.count()).group_by(Item.status)).all())
