@@ -1,0 +1,483 @@
+"""`jiandu`: the command line.
+
+Commands that run a pipeline stage (ingest, summarise, publish, run) run it as a Prefect flow;
+every other command answers without importing Prefect, so it stays quick.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jiandu.errors import InputError, JianduError
+
+app = typer.Typer(
+    name="jiandu",
+    help=(
+        "简读 jiandu: reads your feeds and saved links, summarises each article into three "
+        "bullets, and publishes a digest issue.\n\n"
+        "Start with `jiandu source add URL`, `jiandu links import FILE`, then `jiandu run`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+source_app = typer.Typer(help="Feeds to follow: add, list, import and export OPML.", no_args_is_help=True)
+links_app = typer.Typer(help="Saved links: URLs, notes, clippings and bookmark exports.", no_args_is_help=True)
+items_app = typer.Typer(help="Items: export everything jiandu knows about each one.", no_args_is_help=True)
+issue_app = typer.Typer(help="Published issues: list, show, send.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
+site_app = typer.Typer(help="The web archive of issues.", no_args_is_help=True)
+app.add_typer(source_app, name="source")
+app.add_typer(links_app, name="links")
+app.add_typer(items_app, name="items")
+app.add_typer(issue_app, name="issue")
+app.add_typer(db_app, name="db")
+app.add_typer(site_app, name="site")
+
+console = Console()
+err = Console(stderr=True)
+_debug = False
+
+
+@app.callback()
+def main_options(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def runtime():
+    from jiandu.runtime import open_runtime
+
+    return open_runtime()
+
+
+def settings():
+    from jiandu.settings import get_settings
+
+    return get_settings()
+
+
+def summary_table(title: str, report: dict) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("what", style="cyan")
+    table.add_column("value", justify="right")
+    for name, value in report.items():
+        if isinstance(value, (list, dict)):
+            value = ", ".join(map(str, value)) if isinstance(value, list) else json.dumps(value, ensure_ascii=False)
+        table.add_row(name.replace("_", " "), str(value))
+    return table
+
+
+def parse_day(value: Optional[str], option: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option}: not a date (YYYY-MM-DD): {value!r}") from None
+
+
+# Sources ---------------------------------------------------------------------------------------
+
+
+def check_section(section: Optional[str]) -> Optional[str]:
+    if section is None:
+        return None
+    sections = settings().sections
+    if section not in sections:
+        raise InputError(f"--section: unknown section {section!r}; configured: {', '.join(sections)}")
+    return section
+
+
+def source_location(value: str) -> str:
+    """A feed given as a file path becomes an absolute path; anything else must be a URL."""
+    from jiandu.urls import normalize_user_url
+
+    path = Path(value).expanduser()
+    if path.exists():
+        if not path.is_file():
+            raise InputError(f"{value}: not a file")
+        return str(path.resolve())
+    return normalize_user_url(value)
+
+
+@source_app.command("add")
+def source_add(
+    location: str = typer.Argument(..., metavar="URL|PATH", help="Feed URL, or a feed file on disk."),
+    name: Optional[str] = typer.Option(None, "--name", help="Display name (default: the feed's title)."),
+    section: Optional[str] = typer.Option(None, "--section", help="Section its items go to by default."),
+) -> None:
+    """Follow a feed (RSS, Atom, RDF or JSON Feed)."""
+    from models import store
+
+    url = source_location(location)
+    section = check_section(section)
+    rt = runtime()
+    with rt.sessions.begin() as session:
+        source, created = store.add_source(session, kind="feed", url=url, name=name, section=section)
+        sid = source.id
+    console.print(f"{'Added' if created else 'Already following'} source {sid}: {url}")
+
+
+@source_app.command("list")
+def source_list() -> None:
+    """Sources with their polling state: last status, errors, next check."""
+    from models import store
+
+    rt = runtime()
+    table = Table(title="Sources")
+    for column in ("id", "kind", "name", "section", "enabled", "status", "last poll", "errors",
+                   "next check", "last error / warning", "url"):
+        table.add_column(column, overflow="fold")
+    with rt.sessions() as session:
+        for s in store.list_sources(session):
+            table.add_row(
+                str(s.id), s.kind, s.name or "", s.section or "", "yes" if s.enabled else "no",
+                str(s.last_status or ""), _when(s.last_polled_at), str(s.error_count or 0),
+                _when(s.next_check_at), s.last_error or s.warning or "", s.url,
+            )
+    console.print(table)
+
+
+def _when(moment: Optional[datetime]) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+@source_app.command("import-opml")
+def source_import_opml(file: Path = typer.Argument(..., help="An OPML file exported by a reader.")) -> None:
+    """Follow every feed in an OPML file; categories that match a section become its section."""
+    from connectors.opml import read_opml
+    from models import store
+
+    feeds = read_opml(file)
+    sections = set(settings().sections)
+    rt = runtime()
+    added = existing = 0
+    problems: list[str] = []
+    with rt.sessions.begin() as session:
+        for feed in feeds:
+            try:
+                from jiandu.urls import normalize_user_url
+
+                url = normalize_user_url(feed.url)
+            except JianduError as exc:
+                problems.append(f"{feed.title or feed.url}: {exc}")
+                continue
+            section = feed.category if feed.category in sections else None
+            _, created = store.add_source(session, kind="feed", url=url, name=feed.title, section=section)
+            added += created
+            existing += not created
+    console.print(summary_table(f"Imported {file}", {"added": added, "already there": existing,
+                                                     "not imported": len(problems)}))
+    for problem in problems:
+        err.print(f"[yellow]not imported:[/] {problem}")
+
+
+@source_app.command("export-opml")
+def source_export_opml(file: Path = typer.Argument(..., help="Where to write the OPML file.")) -> None:
+    """Write every followed feed to an OPML file."""
+    from connectors.opml import OpmlFeed, write_opml
+    from models import store
+
+    rt = runtime()
+    with rt.sessions() as session:
+        feeds = [OpmlFeed(url=s.url, title=s.name or s.url, category=s.section)
+                 for s in store.list_sources(session) if s.kind == "feed"]
+    write_opml(feeds, file)
+    console.print(f"Wrote {len(feeds)} feeds to {file}")
+
+
+# Saved links -----------------------------------------------------------------------------------
+
+
+@links_app.command("add")
+def links_add(urls: list[str] = typer.Argument(..., metavar="URL...", help="Links (or saved HTML files) to read.")) -> None:
+    """Save links to read in the next run."""
+    from jiandu.records import SavedRecord
+    from jiandu.urls import item_key
+    from models import store
+
+    records = []
+    for value in urls:
+        location = source_location(value)
+        records.append(SavedRecord(key=item_key(url=location), url=location))
+    rt = runtime()
+    with rt.sessions.begin() as session:
+        source = store.links_source(session, "links:manual", "Links added by hand")
+        new = store.add_saved_records(session, source, records, _now())
+    console.print(f"Saved {new} new link(s); {len(records) - new} already known.")
+
+
+@links_app.command("import")
+def links_import(files: list[Path] = typer.Argument(..., metavar="FILE...", help=(
+        "URL lists, Markdown or Logseq notes, clippings files, browser bookmark exports."))) -> None:
+    """Import saved links and clippings from files (importing the same file twice adds nothing)."""
+    from connectors.savedlinks import read_saved_file
+    from models import store
+
+    parsed = []
+    for file in files:
+        if not file.is_file():
+            raise InputError(f"{file}: no such file")
+        parsed.append((file, read_saved_file(file)))
+    rt = runtime()
+    report = {}
+    with rt.sessions.begin() as session:
+        for file, records in parsed:
+            source = store.links_source(session, str(file.resolve()), file.name)
+            new = store.add_saved_records(session, source, records, _now())
+            report[str(file)] = f"{new} new of {len(records)}"
+    console.print(summary_table("Imported", report))
+
+
+def _now() -> datetime:
+    from models.schema import utcnow
+
+    return utcnow()
+
+
+# Pipeline stages (Prefect flows) ---------------------------------------------------------------
+
+
+def run_flow(name: str, **parameters) -> dict:
+    from jiandu.cli_progress import RichProgress
+    from jiandu.progress import set_reporter
+
+    settings()  # fail on bad settings before paying for Prefect's start-up
+    import flows  # noqa: F401  (prepares Prefect's environment)
+    from flows import pipeline
+    from flows.runner import quiet_flow_run
+
+    flow = {"ingest": pipeline.ingest_flow, "summarise": pipeline.summarise_flow,
+            "publish": pipeline.publish_flow, "pipeline": pipeline.pipeline_flow}[name]
+    with RichProgress(err) as reporter:
+        set_reporter(reporter)
+        try:
+            return quiet_flow_run(flow, **parameters)
+        finally:
+            set_reporter(None)
+
+
+@app.command()
+def ingest() -> None:
+    """Poll the feeds that are due and fetch the text of every new item."""
+    console.print(summary_table("Ingest", run_flow("ingest")))
+
+
+@app.command()
+def summarise() -> None:
+    """Summarise every item that has text and no summary yet."""
+    console.print(summary_table("Summarise", run_flow("summarise")))
+
+
+@app.command()
+def publish(
+    since: Optional[str] = typer.Option(None, "--since", help="First day (YYYY-MM-DD) of a past period to publish."),
+    until: Optional[str] = typer.Option(None, "--until", help="Last day (YYYY-MM-DD, inclusive)."),
+) -> None:
+    """Make the next issue from everything summarised and not yet published (and email it)."""
+    report = run_flow("publish", since=parse_day(since, "--since"), until=parse_day(until, "--until"))
+    show_publish(report)
+
+
+@app.command()
+def run(
+    since: Optional[str] = typer.Option(None, "--since", help="Publish only items from this day on."),
+    until: Optional[str] = typer.Option(None, "--until", help="Publish only items up to this day."),
+) -> None:
+    """Ingest, summarise and publish, in order."""
+    report = run_flow("pipeline", since=parse_day(since, "--since"), until=parse_day(until, "--until"))
+    console.print(summary_table("Ingest", report["ingest"]))
+    console.print(summary_table("Summarise", report["summarise"]))
+    show_publish(report["publish"])
+
+
+def show_publish(report: dict) -> None:
+    delivery = report.pop("delivery", None) or {}
+    console.print(summary_table("Publish", report))
+    if delivery.get("sent") or delivery.get("failed"):
+        console.print(summary_table("Email", delivery))
+    if report.get("issue_number"):
+        for path in report.get("files", []):
+            console.print(f"Issue {report['issue_number']}: {path}")
+    else:
+        console.print("Nothing new to publish.")
+
+
+# Items and issues ------------------------------------------------------------------------------
+
+
+@items_app.command("export")
+def items_export(
+    format: str = typer.Option("jsonl", "--format", help="Output format: jsonl (one JSON object per item)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+) -> None:
+    """Export every item: source, url, status, error, text, 字 count, summary, tokens, faithfulness."""
+    from jiandu.export import item_record
+    from models import store
+
+    if format != "jsonl":
+        raise InputError(f"--format: unknown format {format!r}; supported: jsonl")
+    rt = runtime()
+    stream = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        with rt.sessions() as session:
+            for item in store.iter_items(session):
+                stream.write(json.dumps(item_record(item), ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            stream.close()
+
+
+@issue_app.command("list")
+def issue_list() -> None:
+    """Every published issue."""
+    from models import store
+
+    rt = runtime()
+    table = Table(title="Issues")
+    for column in ("number", "date", "items", "source 字", "digest 字", "subject", "deliveries"):
+        table.add_column(column)
+    with rt.sessions() as session:
+        for issue in store.list_issues(session):
+            deliveries = store.deliveries_of(session, issue)
+            sent = sum(d.status == "sent" for d in deliveries)
+            table.add_row(str(issue.number), issue.issue_date, str(len(issue.items)),
+                          str(issue.stats.get("source_chars", "")), str(issue.stats.get("digest_chars", "")),
+                          issue.subject, f"{sent}/{len(deliveries)} sent" if deliveries else "")
+    console.print(table)
+
+
+@issue_app.command("show")
+def issue_show(
+    number: int = typer.Argument(..., help="The issue number."),
+    format: str = typer.Option("md", "--format", help="md, html or txt."),
+) -> None:
+    """Print an issue in one of its editions."""
+    from models import store
+
+    if format not in ("md", "html", "txt"):
+        raise InputError(f"--format: unknown format {format!r}; use md, html or txt")
+    rt = runtime()
+    with rt.sessions() as session:
+        issue = store.issue_by_number(session, number)
+        if issue is None:
+            raise InputError(f"no issue number {number}")
+        body = {"md": issue.markdown, "html": issue.html, "txt": issue.text}[format]
+    sys.stdout.write(body)
+
+
+@issue_app.command("send")
+def issue_send(
+    number: int = typer.Argument(..., help="The issue number."),
+    to: Optional[list[str]] = typer.Option(None, "--to", help="Recipient (repeatable); default JIANDU_MAIL_TO."),
+    force: bool = typer.Option(False, "--force", help="Send again to recipients who already have it."),
+) -> None:
+    """Email an issue by hand (recipients who already have it are skipped unless --force)."""
+    from jiandu.stages.deliver import deliver_pending, queue_issue
+
+    s = settings()
+    if not s.smtp_host:
+        raise InputError("JIANDU_SMTP_HOST is not set: nowhere to send mail")
+    recipients = list(to or s.mail_to)
+    if not recipients:
+        raise InputError("no recipients: give --to or set JIANDU_MAIL_TO")
+    rt = runtime()
+    queue_issue(rt, number, recipients, force=force)
+    report = deliver_pending(rt)
+    console.print(summary_table(f"Issue {number}", report.as_dict()))
+    if report.failed:
+        raise typer.Exit(1)
+
+
+# Settings and status ---------------------------------------------------------------------------
+
+
+@app.command()
+def config() -> None:
+    """The effective settings (secrets masked) and where they came from."""
+    from jiandu.settings import config_file
+
+    s = settings()
+    table = Table(title=f"Settings (file: {config_file() or 'none'})")
+    table.add_column("setting")
+    table.add_column("value", overflow="fold")
+    for name, value in s.masked().items():
+        table.add_row(f"JIANDU_{name.upper()}", json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value)
+    console.print(table)
+
+
+@app.command()
+def status() -> None:
+    """Sources, failures, items waiting, tokens spent this week, and the last issue."""
+    from jiandu.status import collect_status
+
+    rt = runtime()
+    console.print(summary_table("Status", collect_status(rt)))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply schema migrations (SQLite or PostgreSQL, from JIANDU_DATABASE_URL)."""
+    rt = runtime()  # opening the runtime migrates
+    console.print(f"Database is up to date: {rt.engine.url.render_as_string(hide_password=True)}")
+
+
+@site_app.command("build")
+def site_build(out: Path = typer.Argument(..., metavar="DIR", help="Folder to write the site to.")) -> None:
+    """Write a static web archive: an index, a page per issue, and an Atom feed of issues."""
+    from jiandu.site_export import export_site
+
+    rt = runtime()
+    paths = export_site(rt, out)
+    console.print(f"Wrote {len(paths)} files to {out}")
+
+
+@app.command()
+def serve() -> None:
+    """Run the schedules (ingest hourly, publish daily) until Ctrl-C."""
+    from flows.serve import serve_schedules
+
+    serve_schedules(settings())
+
+
+def main() -> None:
+    import click
+
+    try:
+        code = app(standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.Abort:
+        err.print("Aborted.")
+        raise SystemExit(130) from None
+    except JianduError as exc:
+        _fail(exc)
+    except Exception as exc:  # connectors' own errors carry the input and the reason
+        if _is_user_facing(exc):
+            _fail(exc)
+        raise
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _is_user_facing(exc: Exception) -> bool:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"FetchError", "SavedFileError", "OpmlError", "MailError"})
+
+
+def _fail(exc: Exception) -> None:
+    if _debug:
+        raise exc
+    err.print(f"[red]jiandu:[/] {exc}")
+    raise SystemExit(1)

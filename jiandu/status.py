@@ -1,0 +1,43 @@
+"""What `jiandu status` shows: the state of sources, items, spending and issues."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from jiandu.runtime import Runtime
+from jiandu.stages.summarise import cost_of
+from models import store
+from models.schema import utcnow
+
+
+def collect_status(rt: Runtime) -> dict[str, Any]:
+    now = utcnow()
+    with rt.sessions() as session:
+        sources = store.list_sources(session)
+        counts = store.count_items_by_status(session)
+        week = store.runs_since(session, now - timedelta(days=7))
+        latest = store.latest_issue(session)
+        polled = [s.last_polled_at for s in sources if s.last_polled_at]
+        prompt = sum(r.stats.get("prompt_tokens", 0) for r in week if r.stage == "summarise")
+        completion = sum(r.stats.get("completion_tokens", 0) for r in week if r.stage == "summarise")
+        cost = sum(
+            cost_of(rt.settings, r.stats.get("model", ""), r.stats.get("prompt_tokens", 0),
+                    r.stats.get("completion_tokens", 0))
+            for r in week if r.stage == "summarise"
+        )
+        return {
+            "sources": len(sources),
+            "sources failing": sum(1 for s in sources if s.error_count),
+            "sources disabled": sum(1 for s in sources if not s.enabled),
+            "last poll": max(polled).strftime("%Y-%m-%d %H:%M UTC") if polled else "never",
+            "items waiting for text": counts.get("new", 0),
+            "items waiting for a summary": counts.get("extracted", 0),
+            "items failed": counts.get("failed", 0),
+            "items summarised, not yet published": counts.get("summarised", 0),
+            "items published": counts.get("published", 0),
+            "items merged into a story": counts.get("merged", 0),
+            "tokens this week": prompt + completion,
+            "cost this week (USD)": round(cost, 4),
+            "last issue": f"{latest.number} ({latest.issue_date}, {len(latest.items)} stories)" if latest else "none",
+        }
