@@ -15,6 +15,7 @@ Command line: python -m tests.support.llm_server --port 8080 --latency 2
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import threading
@@ -61,8 +62,9 @@ def sections_of(request: dict) -> list[str]:
     return json.loads(match.group(1)) if match else ["其他"]
 
 
-def bullets_from(text: str, count: int = 3) -> list[str]:
+def bullets_from(text: str, count: int = 3, *, pad: bool = True) -> list[str]:
     """Runs of neighbouring sentences of 60+ 字 (fewer if the text is short), from the text."""
+    text = re.sub(r"^\s*-\s+", "", text, flags=re.M)  # notes from map requests are "- " lists
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
     bullets, current = [], ""
     for sentence in sentences:
@@ -75,7 +77,7 @@ def bullets_from(text: str, count: int = 3) -> list[str]:
             break
     if current and len(bullets) < count:
         bullets.append(current)
-    while bullets and len(bullets) < count:
+    while pad and bullets and len(bullets) < count:
         bullets.append(bullets[-1])
     return bullets
 
@@ -83,7 +85,7 @@ def bullets_from(text: str, count: int = 3) -> list[str]:
 def default_answer(request: dict) -> str:
     text = article_text(request)
     if not request.get("response_format"):  # a map request: notes, one per line
-        return "\n".join(f"- {bullet}" for bullet in bullets_from(text, 4))
+        return "\n".join(f"- {bullet}" for bullet in bullets_from(text, 2, pad=False))
     bullets = bullets_from(text)
     return json.dumps(
         {
@@ -152,8 +154,16 @@ def invented_number(request: dict, number: int) -> Reply:
 
 
 def sequence(*behaviours: Behaviour, then: Behaviour = ok) -> Behaviour:
-    """The n-th request gets the n-th behaviour, later ones `then`."""
-    return lambda request, number: (behaviours[number - 1] if number <= len(behaviours) else then)(request, number)
+    """The n-th request this behaviour sees gets the n-th behaviour, later ones `then`."""
+    seen = itertools.count()
+    lock = threading.Lock()
+
+    def behaviour(request: dict, number: int) -> Reply:
+        with lock:
+            index = next(seen)
+        return (behaviours[index] if index < len(behaviours) else then)(request, number)
+
+    return behaviour
 
 
 class _Handler(BaseHTTPRequestHandler):
