@@ -34,6 +34,7 @@ from connectors.errors import (
     Timeout,
     TooLarge,
     TooManyRedirects,
+    UnsupportedContent,
 )
 
 try:
@@ -83,11 +84,14 @@ def make_client(*, user_agent: str = DEFAULT_USER_AGENT, connect_timeout: float 
 
 def fetch(client: httpx.Client, url: str, *, headers: dict[str, str] | None = None,
           max_bytes: int = 10_000_000, allow_private: bool = False, per_host_limit: int = 2,
-          deadline_seconds: float | None = None) -> FetchResult:
+          deadline_seconds: float | None = None,
+          content_types: frozenset[str] | None = None) -> FetchResult:
     """GET `url`; return the final 2xx or 304 answer, or raise a FetchError subclass.
 
     `deadline_seconds` bounds the whole fetch (all hops and the body); by default it is the
     client's connect + read timeouts, so a body that drips a byte at a time still ends.
+    With `content_types`, a 2xx answer of any other media type raises UnsupportedContent
+    before its body is downloaded ("" in the set accepts a missing Content-Type).
     """
     timeouts = client.timeout
     if deadline_seconds is None:
@@ -104,7 +108,7 @@ def fetch(client: httpx.Client, url: str, *, headers: dict[str, str] | None = No
         host = check_url_allowed(current, allow_private=allow_private)
         with _host_slot(host, per_host_limit):
             status, response_headers, location, body = _one_request(
-                client, current, headers or {}, max_bytes, deadline, timeouts)
+                client, current, headers or {}, max_bytes, deadline, timeouts, content_types)
         if location is None:
             if status >= 400:
                 raise HTTPStatusError(current, status,
@@ -118,7 +122,7 @@ def fetch(client: httpx.Client, url: str, *, headers: dict[str, str] | None = No
 
 
 def _one_request(client: httpx.Client, url: str, headers: dict[str, str], max_bytes: int,
-                 deadline: float, timeouts: httpx.Timeout
+                 deadline: float, timeouts: httpx.Timeout, content_types: frozenset[str] | None
                  ) -> tuple[int, httpx.Headers, str | None, bytes]:
     """One hop: (status, headers, redirect location or None, decoded body)."""
     remaining = _remaining(url, deadline)
@@ -133,6 +137,9 @@ def _one_request(client: httpx.Client, url: str, headers: dict[str, str], max_by
                 return response.status_code, response.headers, location, b""
             if response.status_code >= 400 or response.status_code == 304:
                 return response.status_code, response.headers, None, b""
+            media_type = _parse_content_type(response.headers.get("content-type", ""))[0]
+            if content_types is not None and media_type not in content_types:
+                raise UnsupportedContent(url, media_type)
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes and not response.headers.get(
                     "content-encoding"):
