@@ -32,7 +32,10 @@ def _is_tracking(name: str) -> bool:
 def canonicalize(url: str) -> str:
     """The canonical form of an http(s) URL; other strings come back stripped but unchanged."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL we can rewrite
+        return url
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS or not parts.hostname:
         return url
