@@ -1,5 +1,6 @@
 """Check that bullets state nothing the article does not: numbers, Latin names, quoted terms.
 
+Names are Latin-script words with a capital or a digit, except a capitalised word opening a sentence.
 A claim is supported when it occurs in the article after normalisation: full/half width
 (NFKC), case, thousands separators, and magnitudes written either way (200亿, 200 亿,
 20,000,000,000 and "20 billion" are one number; 15%, 15 percent and 百分之15 are one percentage).
@@ -89,9 +90,13 @@ def check_bullets(bullets: list[str], article_text: str) -> list[str]:
                 continue
             if term not in article:
                 flag(match.group(0))
-        for name in _LATIN_NAME.findall(unicodedata.normalize("NFKC", bullet)):
+        plain = unicodedata.normalize("NFKC", bullet)
+        for match in _LATIN_NAME.finditer(plain):
+            name = match.group(0)
             if not any(ch.isupper() or ch.isdigit() for ch in name):
                 continue  # an ordinary word, not a name
+            if name.istitle() and name.isalpha() and re.search(r"(?:^|[.!?]\s+)$", plain[: match.start()]):
+                continue  # a capital because it starts a sentence ("The")
             if not _has_word(normalise(name), article):
                 flag(name)
     return unsupported

@@ -94,6 +94,17 @@ class SentenceTokenizer:
         return tuple(w.lower() for w in words if _WORD.fullmatch(w))
 
 
+def _attach_strays(sentences: tuple[str, ...]) -> list[str]:
+    """Join pieces without 字 (a closing quote pysbd split off) to the sentence before them."""
+    joined: list[str] = []
+    for sentence in sentences:
+        if joined and count_zi(sentence) == 0:
+            joined[-1] += sentence
+        elif count_zi(sentence):
+            joined.append(sentence)
+    return joined
+
+
 def _cut_long(sentence: str) -> str:
     """A sentence over MAX_ZI, cut at the last clause boundary that fits."""
     best = ""
@@ -118,12 +129,7 @@ class OfflineSummariser:
         text = article.text or ""
         chinese = (article.language or "").lower().startswith("zh") or is_chinese(text)
         tokenizer = SentenceTokenizer("zh" if chinese else "en")
-        paragraphs = [
-            [s for s in tokenizer.to_sentences(line) if count_zi(s) > 0]
-            for line in text.splitlines()
-            if line.strip()
-        ]
-        sentences = [s for paragraph in paragraphs for s in paragraph]
+        sentences = [s for line in text.splitlines() for s in _attach_strays(tokenizer.to_sentences(line))]
         bullets = self._bullets(sentences, tokenizer, chinese)
         if len(bullets) < BULLETS:
             raise SummariseError(

@@ -1,0 +1,103 @@
+import json
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from jiandu.errors import SummariseError
+from jiandu.offline_summariser import OfflineSummariser, count_zi, importance_of, pick_emoji
+from jiandu.records import ArticleInput
+
+ARTICLES = Path(__file__).parent / "fixtures" / "articles"
+SECTIONS = ["产品介绍", "产业资讯", "技术教程", "其他"]
+NAMES = ["qq", "gmw", "youth", "bbc-1", "ars-1"]
+
+
+def article(name: str, **extra) -> ArticleInput:
+    data = json.loads((ARTICLES / f"{name}.json").read_text(encoding="utf-8"))
+    return ArticleInput(title=data["title"], text=data["text"], **extra)
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_three_one_paragraph_bullets_drawn_from_the_text(name):
+    source = article(name)
+    summary = OfflineSummariser().summarise(source, SECTIONS)
+    assert len(summary.bullets) == 3
+    text = squeeze(source.text)
+    positions = []
+    for bullet in summary.bullets:
+        assert "\n" not in bullet
+        assert 10 <= count_zi(bullet) <= 151
+        body = squeeze(bullet.removesuffix("…"))
+        # A bullet is consecutive sentences of the text (maybe across a paragraph break).
+        assert body in text, bullet
+        positions.append(text.index(body))
+    assert positions == sorted(positions)  # in text order
+    assert summary.title == source.title
+    assert (summary.model, summary.prompt_version, summary.requests) == ("offline-textrank", "offline-1", 0)
+
+
+def test_most_bullets_reach_sixty_zi():
+    lengths = [count_zi(b) for name in NAMES for b in OfflineSummariser().summarise(article(name), SECTIONS).bullets]
+    assert sum(length >= 60 for length in lengths) >= len(lengths) - 2
+
+
+def test_deterministic_and_thread_safe():
+    summariser = OfflineSummariser()
+    expected = [summariser.summarise(article(name), SECTIONS) for name in NAMES]
+    with ThreadPoolExecutor(8) as pool:
+        again = list(pool.map(lambda name: summariser.summarise(article(name), SECTIONS), NAMES * 2))
+    assert again == expected * 2
+
+
+def test_section_hint_used_only_when_configured():
+    summariser = OfflineSummariser()
+    assert summariser.summarise(article("qq", section_hint="产业资讯"), SECTIONS).section == "产业资讯"
+    assert summariser.summarise(article("qq", section_hint="体育"), SECTIONS).section == "其他"
+
+
+def test_emoji_from_keywords_with_fallback():
+    summariser = OfflineSummariser()
+    assert "🤖" in summariser.summarise(article("qq"), SECTIONS).emoji  # DeepMind, 人工智能
+    assert "🔒" in summariser.summarise(article("ars-1"), SECTIONS).emoji  # exploit, vulnerability
+    assert pick_emoji("今天天气晴朗") == "📰"
+    assert 1 <= len(pick_emoji("AI 芯片 融资 游戏 安全")) <= 2
+
+
+def test_importance_grows_with_length():
+    assert [importance_of("字" * n) for n in (100, 800, 2000, 9000)] == [2, 3, 4, 5]
+
+
+def test_long_sentence_is_cut_at_a_clause_boundary():
+    long_sentence = "，".join(f"第{i}个分句说明了一件具体的事情" for i in range(30)) + "。"
+    text = "\n".join([long_sentence, "短句一说明情况，内容足够长了吧。" * 3, "短句二也说明了情况，同样足够。" * 3])
+    summary = OfflineSummariser().summarise(ArticleInput(title="测试", text=text), SECTIONS)
+    cut = [b for b in summary.bullets if b.endswith("…")]
+    assert cut and all(count_zi(b) <= 150 for b in cut)
+    assert all(squeeze(b.removesuffix("…")) in squeeze(text) for b in cut)
+
+
+@pytest.mark.parametrize("text", ["", "太短了。", "第一句话。第二句话。"])
+def test_too_short_text_is_refused_for_good(text):
+    with pytest.raises(SummariseError) as raised:
+        OfflineSummariser().summarise(ArticleInput(title="短", text=text), SECTIONS)
+    assert raised.value.retryable is False
+    assert "too short" in raised.value.reason
+
+
+def test_quiet_no_jieba_log_or_warning():
+    code = (
+        "from jiandu.offline_summariser import OfflineSummariser;"
+        "from jiandu.records import ArticleInput;"
+        f"OfflineSummariser().summarise(ArticleInput('t', {'人工智能公司发布新模型，性能大幅提升。' * 12!r}), ['其他'])"
+    )
+    result = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
