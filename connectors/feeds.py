@@ -108,9 +108,11 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None,
         return _parse_json_feed(body, url, base)
     text = decode_feed_bytes(body, charset)
     document = _without_xml_declaration(text).encode("utf-8")
+    headers = {"content-type": "application/xml; charset=utf-8"}
+    if not base.startswith("file:"):  # feedparser mangles file: bases; _absolute_link copes
+        headers["content-location"] = base
     try:
-        result = feedparser.parse(document, response_headers={
-            "content-type": "application/xml; charset=utf-8", "content-location": base})
+        result = feedparser.parse(document, response_headers=headers)
     except Exception as exc:  # feedparser is lenient; anything escaping it is a broken feed
         raise ParseError(url, f"feed parser failed: {exc}") from exc
     if not result.entries and not result.get("version") and _not_a_channel(result.feed):
