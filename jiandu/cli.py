@@ -479,5 +479,5 @@ def _is_user_facing(exc: Exception) -> bool:
 def _fail(exc: Exception) -> None:
     if _debug:
         raise exc
-    err.print(f"[red]jiandu:[/] {exc}")
+    err.print(f"[red]jiandu:[/] {exc}", soft_wrap=True, markup=True, highlight=False)
     raise SystemExit(1)
