@@ -1,0 +1,101 @@
+"""The CLI runs the stages as Prefect flows (under a temporary Prefect server) and the
+commands that run no flow answer from the database. Real HTTP, real SQLite."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from jiandu.cli import app
+from jiandu.settings import get_settings
+from tests.support.http_server import LocalHTTPServer
+from tests.support.llm_server import LLMServer
+from tests.support.world import serve_world
+
+runner = CliRunner()
+
+
+def jiandu(*args: str):
+    get_settings.cache_clear()
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.mark.slow
+def test_source_add_then_run_publishes_and_second_run_sends_nothing(prefect_harness, monkeypatch):
+    with LocalHTTPServer() as server, LLMServer() as llm:
+        urls = serve_world(server)
+        monkeypatch.setenv("JIANDU_ALLOW_PRIVATE_HOSTS", "true")
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        jiandu("source", "add", server.url("/feed.xml"))
+        out = jiandu("run").output
+        assert "Issue 1:" in out
+        exported = [json.loads(line) for line in jiandu("items", "export").output.splitlines()]
+        assert len(exported) == len(urls)
+        for record in exported:
+            assert record["status"] == "published", record
+            assert len(record["summary"]["bullets"]) == 3
+            assert record["source_chars"] > 0 and record["text"]
+        sent = len(llm.requests)
+        assert "Nothing new to publish." in jiandu("run").output
+        assert len(llm.requests) == sent
+        md = jiandu("issue", "show", "1").output
+        assert "## 看点" in md
+        assert "<html" in jiandu("issue", "show", "1", "--format", "html").output.lower()
+
+
+def test_bad_input_gets_one_clear_line_and_nonzero_exit(tmp_path):
+    """Run as a real process: one line naming the input, no traceback."""
+    not_bookmarks = tmp_path / "bookmarks.html"
+    not_bookmarks.write_bytes(b"\x00\x01\x02 binary")
+    cases = [
+        (["source", "add", "not a url"], "not a url"),
+        (["source", "add", "https://example.com/feed", "--section", "不存在"], "--section"),
+        (["links", "import", str(tmp_path / "missing.md")], "missing.md"),
+        (["links", "import", str(not_bookmarks)], "bookmarks.html"),
+        (["publish", "--since", "yesterday"], "--since"),
+    ]
+    for args, named in cases:
+        proc = subprocess.run([sys.executable, "-m", "jiandu", *args], capture_output=True, text=True)
+        assert proc.returncode != 0, args
+        assert named in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_broken_config_file_is_named(tmp_path):
+    (tmp_path / "jiandu.toml").write_text("llm_model = \n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "jiandu", "config"], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "jiandu.toml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_config_masks_secrets(monkeypatch):
+    monkeypatch.setenv("JIANDU_LLM_API_KEY", "sk-very-secret")
+    monkeypatch.setenv("JIANDU_SMTP_PASSWORD", "hunter2")
+    monkeypatch.setenv("JIANDU_DATABASE_URL", "postgresql://u:pw123@127.0.0.1/x")
+    out = jiandu("config").output
+    assert "JIANDU_LLM_API_KEY" in out
+    for secret in ("sk-very-secret", "hunter2", "pw123"):
+        assert secret not in out
+
+
+def test_every_command_has_help():
+    import typer.main
+
+    command = typer.main.get_command(app)
+
+    def walk(group, prefix=()):
+        for name, sub in group.commands.items():
+            yield prefix + (name,), sub
+            if hasattr(sub, "commands"):
+                yield from walk(sub, prefix + (name,))
+
+    for path, sub in walk(command):
+        assert (sub.help or "").strip(), f"jiandu {' '.join(path)} has no help text"
