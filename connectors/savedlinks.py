@@ -191,7 +191,7 @@ def _http_host(url: str) -> str | None:
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https"):
             return None
-        parts.port  # noqa: B018 - raises on a malformed port
+        parts.port  # raises ValueError on a malformed port
         return parts.hostname
     except ValueError:
         return None
@@ -242,9 +242,10 @@ def _links_in_inline(children: Iterable[Token], folder: Path) -> Iterator[tuple[
             link_href, link_text = str(token.attrGet("href") or ""), []
         elif token.type == "link_close":
             resolved = _resolve_link(link_href or "", folder)
-            title = "".join(link_text).strip() or None
+            # <https://...> autolinks show the URL itself, which is no title.
+            title = None if token.markup == "autolink" else "".join(link_text).strip() or None
             if resolved:
-                yield resolved, None if title == link_href else title
+                yield resolved, title
             link_href = None
             plain.append(" ")
         elif link_href is not None:
@@ -310,17 +311,23 @@ def _clipping_date(line: str) -> date | None:
 
 def _read_clippings(text: str, folder: Path) -> list[SavedRecord]:
     pieces = _CLIPPING_HEADING.split(text)
-    clippings: dict[str, SavedRecord] = {}
-    loose_links: list[tuple[str, str | None]] = list(_links_in_markdown(pieces[0], folder))
+    records: dict[str, SavedRecord] = {}
+
+    def keep(record: SavedRecord) -> None:
+        known = records.setdefault(record.key, record)
+        if known.title is None and record.title:
+            known.title = record.title
+
+    for record in _link_records(_links_in_markdown(pieces[0], folder)):
+        keep(record)
     for body in pieces[2::2]:
         post = _parse_post(body, folder)
-        if post is None:
-            continue
         if isinstance(post, SavedRecord):
-            clippings.setdefault(post.key, post)
-        else:
-            loose_links.extend(post)
-    return list(clippings.values()) + _link_records(loose_links)
+            keep(post)
+        elif post:
+            for record in _link_records(post):
+                keep(record)
+    return list(records.values())
 
 
 def _parse_post(body: str, folder: Path) -> SavedRecord | list[tuple[str, str | None]] | None:

@@ -120,12 +120,13 @@ def test_clipping_without_words_of_its_own_becomes_its_links(tmp_path):
     )
     records = read_saved_file(path)
     assert [(r.url, bool(r.text)) for r in records] == [
-        ("https://example.org/a", True),  # the clipping of post 02
         ("https://example.org/a", False),  # the bare links of post 01
         ("https://example.org/b", False),
+        ("https://example.org/a", True),  # the clipping of post 02
     ]
-    assert records[0].author == "另一人 @other"
-    assert records[0].links == ["https://example.org/a"]
+    assert records[2].author == "另一人 @other"
+    assert records[2].links == ["https://example.org/a"]
+    assert records[2].key.startswith("hash:") and records[0].key == "url:https://example.org/a"
 
 
 # --- bookmarks, encodings, wrong files --------------------------------------------------
@@ -206,13 +207,17 @@ def test_relative_links_resolve_to_existing_files_inside_the_notes_folder(tmp_pa
         "# 本地\n\n[A](pages/a.html) [A again](./pages/a.html#top)\n\n"
         "[B](<pages/中文 页面.html>) [missing](pages/none.html) [up](../outside.html)\n\n"
         f"[abs]({tmp_path / 'outside.html'}) [file](file://{notes / 'pages' / 'a.html'})\n\n"
-        "[mail](mailto:a@example.org) [js](javascript:alert(1)) ![img](pages/a.html)\n",
+        "[mail](mailto:a@example.org) [js](javascript:alert(1)) ![img](pages/a.html)\n\n"
+        "<https://example.org/auto> and **https://example.org/x_(y)_z**, (https://example.org/p).\n",
         encoding="utf-8",
     )
     records = read_saved_file(note)
     assert [(r.url, r.title) for r in records] == [
         (str(notes / "pages" / "a.html"), "A"),
         (str(notes / "pages" / "中文 页面.html"), "B"),
+        ("https://example.org/auto", None),
+        ("https://example.org/x_(y)_z", None),
+        ("https://example.org/p", None),
     ]
 
 
