@@ -29,7 +29,8 @@ _NUMBER = re.compile(
     r"(?P<units>(?:\s*(?:万|亿))+|\s+(?:thousand|million|billion|trillion)\b)?"
     r"(?P<pct>\s*(?:%|percent\b|per cent\b))?",
 )
-_LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.'&+][A-Za-z0-9]+)*")
+# Leading digits belong to the name: "1Password" is one name, not "1" and "Password".
+_LATIN_NAME = re.compile(r"(?<![A-Za-z0-9])[0-9]*[A-Za-z][A-Za-z0-9]*(?:[-.'&+][A-Za-z0-9]+)*")
 _QUOTED = re.compile(r"「([^」]{1,60})」|『([^』]{1,60})』|“([^”]{1,60})”|\"([^\"]{1,60})\"|《([^》]{1,60})》")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _SMALL_COUNT = Decimal(10)

@@ -171,6 +171,12 @@ class OfflineSummariser:
                 chosen.append((start, end))
             if len(chosen) == BULLETS:
                 break
+        if len(chosen) < BULLETS:
+            # Too few sentences to fill three full-length windows: the three best single
+            # sentences long enough to stand alone.
+            singles = [i for i in range(len(sentences)) if count_zi(sentences[i]) >= MIN_ZI]
+            best = sorted(singles, key=lambda i: (-rating[i], i))[:BULLETS]
+            chosen = [(i, i + 1) for i in best]
         joiner = "" if chinese else " "
         bullets = []
         for start, end in sorted(chosen):

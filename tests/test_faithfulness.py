@@ -61,3 +61,9 @@ def test_sentence_initial_capitals_are_not_names_but_real_names_are():
     article = "Figma shares rose 15% on Monday."
     assert check_bullets(["The stock rose. Shares of Figma rose 15%."], article) == []
     assert check_bullets(["The stock rose as Adobe shares fell."], article) == ["Adobe"]
+
+
+def test_a_name_with_leading_digits_is_one_name():
+    article = "AgileBits hat Version 5.3 seines Passwortmanagers 1Password für OS X freigegeben."
+    assert check_bullets(["1Password 5.3 für OS X ist da."], article) == []
+    assert check_bullets(["2Password 5.3 für OS X ist da."], article) == ["2Password"]

@@ -101,3 +101,12 @@ def test_quiet_no_jieba_log_or_warning():
     result = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_three_mid_length_sentences_still_make_three_bullets():
+    text = ("世纪华通宣布拟以二百九十八亿元重组盛大游戏，交易完成后公司将成为国内领先的游戏企业之一。"
+            "公司同时发布回购预案，计划在未来十二个月内以自有资金回购公司股份用于员工持股计划。"
+            "分析人士认为此次回购显示管理层对公司长期发展的信心，也有助于稳定近期波动的股价。")
+    summary = OfflineSummariser().summarise(ArticleInput(title="重组", text=text), ["其他"])
+    assert len(summary.bullets) == 3
+    assert all(bullet in text for bullet in summary.bullets)
