@@ -35,6 +35,7 @@ import templates
 from jiandu.errors import SummariseError
 from jiandu.faithfulness import check_bullets
 from jiandu.ratelimit import RateLimiter
+from jiandu.zi import count_zi
 from jiandu.records import ArticleInput, Summary
 from jiandu.tokens import count_tokens, split_for_budget
 
@@ -94,7 +95,6 @@ def fence(text: str) -> str:
 
 _SHORTCODE = re.compile(r":[A-Za-z0-9_+\-]+:")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_ZI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9]+")
 _JOINERS = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
 
 
@@ -147,7 +147,7 @@ def validate_answer(content: str | None, refusal: str | None, sections: list[str
     if answer.section not in sections:
         return None, f"section {answer.section!r} is not one of {sections}"
     for number, bullet in enumerate(answer.bullets, 1):
-        zi = len(_ZI.findall(bullet))
+        zi = count_zi(bullet)
         if "\n" in bullet:
             return None, f"bullet {number} has more than one paragraph"
         if not MIN_BULLET_ZI <= zi <= MAX_BULLET_ZI:

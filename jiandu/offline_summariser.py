@@ -20,6 +20,7 @@ from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 from sumy.summarizers.text_rank import TextRankSummarizer
 
 from jiandu.errors import SummariseError
+from jiandu.zi import ZI, count_zi
 from jiandu.records import ArticleInput, Summary
 
 BULLETS = 3
@@ -62,13 +63,7 @@ def _load_jieba():
 
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_ZI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9]+")
 _WORD = re.compile(r"\w+")
-
-
-def count_zi(text: str) -> int:
-    """字 as FORMAT.md counts them: each CJK character, each run of Latin letters or digits."""
-    return len(_ZI.findall(text))
 
 
 def is_chinese(text: str) -> bool:
@@ -114,7 +109,7 @@ def _cut_long(sentence: str) -> str:
             break
         best = head
     if count_zi(best) < TARGET_ZI:  # no usable boundary: cut at MAX_ZI 字
-        spans = [m.end() for m in _ZI.finditer(sentence)]
+        spans = [m.end() for m in ZI.finditer(sentence)]
         best = sentence[: spans[MAX_ZI - 1]]
     return best.rstrip() + "…"
 

@@ -17,6 +17,8 @@ from fractions import Fraction
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # ASCII only, as the checker counts: "GPT-4" is two 字, "café" is one.
 _LATIN_OR_DIGITS = re.compile(r"[A-Za-z0-9]+")
+# One match per 字, for code that needs where each 字 is (cutting text at N 字).
+ZI = re.compile(f"{_CJK.pattern}|{_LATIN_OR_DIGITS.pattern}")
 
 
 def count_zi(text: str) -> int:
