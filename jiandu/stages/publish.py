@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from connectors.mail import subject_for
 from jiandu.issue_context import build_context
 from jiandu.records import DigestItem, Publication
 from jiandu.render import render
@@ -81,19 +82,16 @@ def publish(rt: Runtime, *, since: date | None = None, until: date | None = None
         if not leaders:
             store.record_run(session, "publish", now, report.as_dict())
             return report
-        members = store.story_members(session, [item.id for item in leaders])
-        items = [digest_item(leader, members[leader.id]) for leader in leaders]
         number = store.next_issue_number(session)
         issue_day = until if until else now.astimezone(tz).date()
-        publication = publication_of(settings)
-        context = build_context(publication, items, number=number, date=issue_day)
+        context = issue_context(session, settings, leaders, number, issue_day)
         editions = {fmt: render(context, fmt) for fmt in EDITIONS}
         stats = context["stats"]
         stats = asdict(stats) if hasattr(stats, "__dataclass_fields__") else dict(stats)
         issue = Issue(
             number=number, period_start=start, period_end=end or now,
             issue_date=issue_day.isoformat(),
-            subject=subject_line(settings, number, issue_day),
+            subject=subject_for(settings.mail_subject, publication_of(settings), number, issue_day),
             markdown=editions["md"], html=editions["html"], text=editions["txt"], stats=stats,
         )
         session.add(issue)
@@ -103,7 +101,7 @@ def publish(rt: Runtime, *, since: date | None = None, until: date | None = None
             for recipient in settings.mail_to:
                 store.delivery_for(session, issue, recipient)
         report.issue_number = number
-        report.items = len(items)
+        report.items = len(leaders)
         report.source_chars = stats.get("source_chars", 0)
         report.digest_chars = stats.get("digest_chars", 0)
         report.files = [str(p) for p in write_editions(settings.out_dir, issue)]
@@ -111,9 +109,19 @@ def publish(rt: Runtime, *, since: date | None = None, until: date | None = None
     return report
 
 
-def subject_line(settings: Settings, number: int, day: date) -> str:
-    return settings.mail_subject.format(publication=settings.publication_name, number=number,
-                                        date=day.isoformat())
+def issue_context(session, settings: Settings, leaders: list[Item], number: int, day: date) -> dict:
+    """The finished context the templates render, from the stories' stored summaries."""
+    members = store.story_members(session, [item.id for item in leaders])
+    items = [digest_item(leader, members[leader.id]) for leader in leaders]
+    return build_context(publication_of(settings), items, number=number, date=day)
+
+
+def stored_issue_context(session, settings: Settings, issue: Issue) -> dict:
+    """The context of an issue already published, rebuilt from the database: rendering it
+    again reproduces the stored editions byte for byte."""
+    leaders = [item for item in issue.items if item.story_id == item.id]
+    leaders.sort(key=lambda item: item.id)
+    return issue_context(session, settings, leaders, issue.number, date.fromisoformat(issue.issue_date))
 
 
 def edition_path(out_dir: Path, number: int, fmt: str) -> Path:
