@@ -346,7 +346,7 @@ def issue_list() -> None:
 
     rt = runtime()
     table = Table(title="Issues")
-    for column in ("number", "date", "items", "source 字", "digest 字", "subject", "deliveries"):
+    for column in ("number", "date", "items", "source 字", "digest 字", "tokens", "subject", "deliveries"):
         table.add_column(column)
     with rt.sessions() as session:
         for issue in store.list_issues(session):
@@ -354,6 +354,7 @@ def issue_list() -> None:
             sent = sum(d.status == "sent" for d in deliveries)
             table.add_row(str(issue.number), issue.issue_date, str(len(issue.items)),
                           str(issue.stats.get("source_chars", "")), str(issue.stats.get("digest_chars", "")),
+                          str(issue.stats.get("prompt_tokens", 0) + issue.stats.get("completion_tokens", 0)),
                           issue.subject, f"{sent}/{len(deliveries)} sent" if deliveries else "")
     console.print(table)
 

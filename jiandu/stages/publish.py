@@ -86,8 +86,10 @@ def publish(rt: Runtime, *, since: date | None = None, until: date | None = None
         issue_day = until if until else now.astimezone(tz).date()
         context = issue_context(session, settings, leaders, number, issue_day)
         editions = {fmt: render(context, fmt) for fmt in EDITIONS}
-        stats = context["stats"]
-        stats = asdict(stats) if hasattr(stats, "__dataclass_fields__") else dict(stats)
+        stats = dict(context["stats"])
+        # What the issue's summaries cost, whichever runs paid for them.
+        stats["prompt_tokens"] = sum(item.summary.prompt_tokens for item in leaders)
+        stats["completion_tokens"] = sum(item.summary.completion_tokens for item in leaders)
         issue = Issue(
             number=number, period_start=start, period_end=end or now,
             issue_date=issue_day.isoformat(),
