@@ -8,13 +8,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-PAGES = Path(__file__).parent.parent / "fixtures" / "pages"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
-def real_pages() -> dict[str, bytes]:
-    """name -> the page's bytes as served (real pages from the readability test corpus)."""
+def real_pages(*, more: bool = False) -> dict[str, bytes]:
+    """name -> the page's bytes as served (real pages from the readability test corpus):
+    8 (English, French, German, Chinese, some GBK), or 60 with `more`."""
+    folders = [FIXTURES / "pages"] + ([FIXTURES / "pages_more"] if more else [])
     return {case.name: gzip.decompress((case / "source.html.gz").read_bytes())
-            for case in sorted(PAGES.iterdir()) if (case / "source.html.gz").exists()}
+            for folder in folders for case in sorted(folder.iterdir())
+            if (case / "source.html.gz").exists()}
 
 
 def rss(base_url: str, entries: list[tuple[str, str, str]], *, title: str = "Loopback news") -> bytes:
@@ -34,10 +37,10 @@ def rss(base_url: str, entries: list[tuple[str, str, str]], *, title: str = "Loo
     ).encode("utf-8")
 
 
-def serve_world(server, *, feed_path: str = "/feed.xml") -> dict[str, str]:
+def serve_world(server, *, feed_path: str = "/feed.xml", more: bool = False) -> dict[str, str]:
     """Route every real page and one feed linking to all of them; returns name -> page URL."""
     urls = {}
-    for name, body in real_pages().items():
+    for name, body in real_pages(more=more).items():
         path = f"/articles/{name}.html"
         server.route(path, body=body, headers={"Content-Type": "text/html"}, etag=f'"{name}-v1"')
         urls[name] = server.url(path)
