@@ -147,6 +147,11 @@ class Settings(BaseSettings):
     ingest_cron: str = Field("0 * * * *", validation_alias=_alias("INGEST_CRON"))
     publish_cron: str = Field("0 8 * * *", validation_alias=_alias("PUBLISH_CRON"))
 
+    # How long a worker's claim on a batch of items lasts; a dead worker's items wait this long.
+    claim_lease_seconds: float = Field(
+        600.0, gt=0, validation_alias=_alias("CLAIM_LEASE_SECONDS")
+    )
+
     @field_validator("sections", "mail_to", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:

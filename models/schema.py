@@ -153,6 +153,8 @@ class Item(Base):
         UniqueConstraint("source_id", "key"),
         Index("ix_items_status_next", "status", "next_attempt_at"),
         Index("ix_items_canonical_url", "canonical_url"),
+        # Workers claiming a batch look for items in a status whose lease is free or expired.
+        Index("ix_items_status_claimed_until", "status", "claimed_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

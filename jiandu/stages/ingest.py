@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.errors import FetchError, HTTPStatusError, UnsupportedContent
@@ -22,12 +23,13 @@ from jiandu.records import Extracted, FeedFetch
 from jiandu.runtime import Runtime
 from jiandu.urls import canonicalize
 from jiandu.zi import count_zi
-from models import store
+from models import claims, store
 from models.schema import Item, Source, utcnow
 
 USER_AGENT = "jiandu/0.1 (+https://example.invalid/jiandu; feed digest reader)"
 STORY_WINDOW = timedelta(days=14)  # near-duplicates are looked for among this recent past
 COMMIT_EVERY = 50
+CLAIM_BATCH = 100  # items a worker claims at once; fetched well within one lease
 
 
 @dataclass
@@ -154,6 +156,29 @@ class PageJob:
 
 def extract_texts(rt: Runtime, client, report: IngestReport, now: datetime) -> None:
     settings = rt.settings
+    # Items are claimed a batch at a time, so any number of workers can fetch pages at once.
+    worker = claims.worker_id()
+    lease = timedelta(seconds=settings.claim_lease_seconds)
+    bar = progress()
+    with rt.sessions() as session:
+        bar.start("pages", claims.count_claimable(session, "fetch", now))
+        matcher = dedup.StoryMatcher()
+        for story_id, signature in store.recent_story_signatures(session, now - STORY_WINDOW):
+            matcher.add(story_id, signature)
+    while claimed := claims.claim(rt.sessions, "fetch", worker, limit=CLAIM_BATCH, lease=lease,
+                                  now=now):
+        try:
+            extract_claimed(rt, client, claimed, matcher, report, now,
+                            renew=lambda session: claims.renew(session, claimed, worker, lease))
+        finally:
+            claims.release(rt.sessions, claimed, worker)
+    bar.finish("pages")
+
+
+def extract_claimed(rt: Runtime, client, item_ids: list[int], matcher: dedup.StoryMatcher,
+                    report: IngestReport, now: datetime, renew) -> None:
+    settings = rt.settings
+    bar = progress()
 
     def fetch_and_extract(job: PageJob) -> Extracted:
         page = fetch_page(client, job.url, max_bytes=settings.max_body_bytes,
@@ -162,24 +187,15 @@ def extract_texts(rt: Runtime, client, report: IngestReport, now: datetime) -> N
         return extract_page(page)
 
     with rt.sessions() as session:
-        matcher = dedup.StoryMatcher()
-        for story_id, signature in store.recent_story_signatures(session, now - STORY_WINDOW):
-            matcher.add(story_id, signature)
-
         jobs: list[PageJob] = []
         direct: list[int] = []
-        last_id = 0
-        while batch := store.items_needing_text(session, now, after_id=last_id, batch=500):
-            last_id = batch[-1].id
-            for item in batch:
-                if item.is_clipping or not item.url or not settings.fetch_pages:
-                    direct.append(item.id)
-                else:
-                    source_url = item.source.url
-                    jobs.append(PageJob(item.id, item.url,
-                                        allow_files=is_local(source_url) or item.source.kind == "links"))
-        bar = progress()
-        bar.start("pages", len(jobs) + len(direct))
+        for item in session.scalars(select(Item).where(Item.id.in_(item_ids)).order_by(Item.id)):
+            if item.is_clipping or not item.url or not settings.fetch_pages:
+                direct.append(item.id)
+            else:
+                source_url = item.source.url
+                jobs.append(PageJob(item.id, item.url,
+                                    allow_files=is_local(source_url) or item.source.kind == "links"))
         applied = 0
         for item_id in direct:
             item = session.get(Item, item_id)
@@ -195,11 +211,11 @@ def extract_texts(rt: Runtime, client, report: IngestReport, now: datetime) -> N
                 apply_text(session, item, outcome, None, matcher, report, now)
             applied += 1
             if applied % COMMIT_EVERY == 0:
+                renew(session)
                 session.commit()
                 session.expunge_all()
             bar.advance("pages")
         session.commit()
-        bar.finish("pages")
 
 
 def apply_text(session: Session, item: Item, page: Extracted | None, error: BaseException | None,

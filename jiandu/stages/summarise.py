@@ -8,7 +8,9 @@ and rate limits). A per-run token budget stops new requests cleanly; what is lef
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
 
 from jiandu.concurrency import bounded_map
 from jiandu.errors import SummariseError
@@ -16,10 +18,11 @@ from jiandu.progress import progress
 from jiandu.records import ArticleInput, Summary
 from jiandu.runtime import Runtime
 from jiandu.settings import Settings
-from models import store
+from models import claims, store
 from models.schema import Item, utcnow
 
 COMMIT_EVERY = 20
+CLAIM_BATCH = 50  # items a worker claims at once; done well within one lease
 
 
 @dataclass
@@ -71,7 +74,6 @@ def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None) -> S
     settings = rt.settings
     summariser = summariser or make_summariser(settings)
     report = SummariseReport(model=summariser.model)
-    sections = list(settings.sections)
     budget = settings.llm_run_token_budget
 
     def within_budget() -> bool:
@@ -80,39 +82,64 @@ def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None) -> S
         report.budget_reached = True
         return False
 
+    # Items are claimed a batch at a time, so any number of workers can run this at once.
+    worker = claims.worker_id()
+    lease = timedelta(seconds=settings.claim_lease_seconds)
+    bar = progress()
+    with rt.sessions() as session:
+        bar.start("summaries", claims.count_claimable(session, "summarise", now))
+    while within_budget():
+        claimed = claims.claim(rt.sessions, "summarise", worker, limit=CLAIM_BATCH, lease=lease,
+                               now=now)
+        if not claimed:
+            break
+        try:
+            summarise_claimed(rt, summariser, claimed, report, now, within_budget,
+                              renew=lambda session: claims.renew(session, claimed, worker, lease))
+        finally:
+            claims.release(rt.sessions, claimed, worker)
+    bar.finish("summaries")
+    report.cost_usd = round(cost_of(settings, report.model, report.prompt_tokens,
+                                    report.completion_tokens), 6)
+    with rt.sessions.begin() as session:
+        store.record_run(session, "summarise", now, report.as_dict())
+    return report
+
+
+def summarise_claimed(rt: Runtime, summariser, item_ids: list[int], report: SummariseReport,
+                      now: datetime, within_budget, renew) -> None:
+    sections = list(rt.settings.sections)
+    bar = progress()
+
     def run(job: tuple[str, ArticleInput]) -> Summary:
         return summariser.summarise(job[1], sections)
 
     with rt.sessions() as session:
         # One request per distinct text, however many items carry it.
         waiting: dict[str, list[int]] = {}
-        last_id = 0
-        while batch := store.items_needing_summary(session, now, after_id=last_id, batch=500):
-            last_id = batch[-1].id
-            for item in batch:
-                sha = item.text.sha256
-                cached = store.cached_summary(session, sha, summariser.model,
-                                              summariser.prompt_version)
-                if cached is not None:
-                    attach(item, cached.id)
-                    report.cache_hits += 1
-                else:
-                    waiting.setdefault(sha, []).append(item.id)
+        for item in session.scalars(select(Item).where(Item.id.in_(item_ids)).order_by(Item.id)):
+            sha = item.text.sha256
+            cached = store.cached_summary(session, sha, summariser.model,
+                                          summariser.prompt_version)
+            if cached is not None:
+                attach(item, cached.id)
+                report.cache_hits += 1
+                bar.advance("summaries")
+            else:
+                waiting.setdefault(sha, []).append(item.id)
         session.commit()
         session.expunge_all()
 
         def articles():
-            for sha, item_ids in waiting.items():
-                item = session.get(Item, item_ids[0])
+            for sha, ids in waiting.items():
+                item = session.get(Item, ids[0])
                 yield sha, ArticleInput(
                     title=item.title or "", text=item.text.content, url=item.url,
                     section_hint=item.source.section,
                 )
 
-        bar = progress()
-        bar.start("summaries", len(waiting))
         done = 0
-        workers = max(1, settings.llm_max_concurrency)
+        workers = max(1, rt.settings.llm_max_concurrency)
         for (sha, _), outcome in bounded_map(run, articles(), workers=workers,
                                              keep_going=within_budget):
             items = [session.get(Item, item_id) for item_id in waiting[sha]]
@@ -136,15 +163,10 @@ def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None) -> S
                 report.completion_tokens += summary.completion_tokens
             done += 1
             if done % COMMIT_EVERY == 0:
+                renew(session)
                 session.commit()
-            bar.advance("summaries")
+            bar.advance("summaries", len(items))
         session.commit()
-        bar.finish("summaries")
-    report.cost_usd = round(cost_of(settings, report.model, report.prompt_tokens,
-                                    report.completion_tokens), 6)
-    with rt.sessions.begin() as session:
-        store.record_run(session, "summarise", now, report.as_dict())
-    return report
 
 
 def attach(item: Item, summary_id: int) -> None:

@@ -1,0 +1,132 @@
+"""Alembic migrations on real SQLite files and a real PostgreSQL database: from empty, from the
+previous revision with rows in it, and from a database create_all made before migrations."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from typer.testing import CliRunner
+
+from jiandu.cli import app
+from jiandu.settings import get_settings
+from models import migrate
+from models.db import make_engine
+from models.schema import Base
+from tests.support.postgres import postgres_url  # noqa: F401  (fixture)
+
+PREVIOUS = "0001_initial"
+CLAIM_INDEX = "ix_items_status_claimed_until"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request, tmp_path):
+    url = (f"sqlite:///{tmp_path / 'jiandu.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def differences(engine) -> list:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def revision(engine) -> str | None:
+    with engine.connect() as connection:
+        return migrate.current_revision(connection)
+
+
+def item_indexes(engine) -> set[str]:
+    return {index["name"] for index in inspect(engine).get_indexes("items")}
+
+
+def add_rows(engine) -> None:
+    seen = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO sources (id, kind, url, enabled, error_count, created_at) "
+            "VALUES (1, 'feed', 'https://example.org/feed.xml', true, 0, :seen)"), {"seen": seen})
+        connection.execute(text(
+            "INSERT INTO items (id, source_id, key, title, first_seen_at, feed_content, links, "
+            "is_clipping, status, attempts) VALUES (1, 1, 'guid:a', '旧条目', :seen, '正文', '[]', "
+            "false, 'extracted', 0)"), {"seen": seen})
+
+
+def test_upgrade_of_an_empty_database_matches_the_models(engine):
+    migrate.upgrade(engine)
+    assert revision(engine) == migrate.head_revision()
+    assert differences(engine) == []
+    assert CLAIM_INDEX in item_indexes(engine)
+
+
+def test_upgrade_from_the_previous_revision_keeps_rows_and_adds_the_index(engine):
+    migrate.upgrade(engine, PREVIOUS)
+    assert revision(engine) == PREVIOUS
+    assert CLAIM_INDEX not in item_indexes(engine)
+    add_rows(engine)
+
+    migrate.upgrade(engine)
+
+    assert revision(engine) == migrate.head_revision() != PREVIOUS
+    assert CLAIM_INDEX in item_indexes(engine)
+    assert differences(engine) == []
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT title, status FROM items")).all() == [
+            ("旧条目", "extracted")]
+
+
+def test_database_from_before_migrations_is_stamped_then_upgraded(engine):
+    # What create_all made before Alembic: the baseline tables and no alembic_version.
+    migrate.upgrade(engine, PREVIOUS)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+    add_rows(engine)
+
+    migrate.upgrade(engine)
+
+    assert revision(engine) == migrate.head_revision()
+    assert differences(engine) == []
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM items")).scalar() == 1
+
+
+def test_downgrade_to_the_previous_revision_and_back(engine):
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, PREVIOUS)
+    assert CLAIM_INDEX not in item_indexes(engine)
+    migrate.upgrade(engine)
+    assert differences(engine) == []
+
+
+def test_upgrade_at_head_is_a_no_op_and_quick(engine):
+    migrate.upgrade(engine)
+    started = time.perf_counter()
+    migrate.upgrade(engine)
+    assert time.perf_counter() - started < 0.5  # every flow run opens the database this way
+    assert revision(engine) == migrate.head_revision()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_jiandu_db_upgrade_migrates_the_configured_database(kind, request, tmp_path, monkeypatch):
+    url = (f"sqlite:///{tmp_path / 'cli.db'}" if kind == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    monkeypatch.setenv("JIANDU_DATABASE_URL", url)
+    get_settings.cache_clear()
+
+    result = CliRunner().invoke(app, ["db", "upgrade"], catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+    engine = make_engine(url)
+    try:
+        assert revision(engine) == migrate.head_revision()
+        assert differences(engine) == []
+    finally:
+        engine.dispose()
