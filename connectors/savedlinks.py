@@ -330,6 +330,9 @@ def _read_clippings(text: str, folder: Path) -> list[SavedRecord]:
     return list(records.values())
 
 
+CLIPPING_PROFILE_BASE = "https://x.com/"
+
+
 def _parse_post(body: str, folder: Path) -> SavedRecord | list[tuple[str, str | None]] | None:
     """A post with text of its own is one clipping; a post of bare links gives its links."""
     lines = body.split("\n")
@@ -359,6 +362,10 @@ def _parse_post(body: str, folder: Path) -> SavedRecord | list[tuple[str, str | 
     if _own_text_chars(post_text) < MIN_OWN_TEXT_CHARS:
         return [(url, None) for url in links]
     when = f"{published.isoformat()}" if published else ""
+    if not links and handle:
+        # Clippings in this shape are saved X (Twitter) posts without the post's own address:
+        # the author's page is the nearest original a reader can open.
+        links = [f"{CLIPPING_PROFILE_BASE}{handle.lstrip('@')}"]
     return SavedRecord(
         key=item_key(title=f"{handle or author or ''} {when}", content=" ".join(post_text.split())),
         url=links[0] if links else None,

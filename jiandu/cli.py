@@ -201,7 +201,10 @@ def source_export_opml(file: Path = typer.Argument(..., help="Where to write the
 
 
 @links_app.command("add")
-def links_add(urls: list[str] = typer.Argument(..., metavar="URL...", help="Links (or saved HTML files) to read.")) -> None:
+def links_add(
+    urls: list[str] = typer.Argument(..., metavar="URL...", help="Links (or saved HTML files) to read."),
+    section: Optional[str] = typer.Option(None, "--section", help="Section these items go to by default."),
+) -> None:
     """Save links to read in the next run."""
     from jiandu.records import SavedRecord
     from jiandu.urls import item_key
@@ -213,18 +216,25 @@ def links_add(urls: list[str] = typer.Argument(..., metavar="URL...", help="Link
         records.append(SavedRecord(key=item_key(url=location), url=location))
     rt = runtime()
     with rt.sessions.begin() as session:
-        source = store.links_source(session, "links:manual", "Links added by hand")
+        section = check_section(section)
+        manual = f"links:manual:{section}" if section else "links:manual"
+        source = store.links_source(session, manual, "Links added by hand")
+        source.section = section
         new = store.add_saved_records(session, source, records, _now())
     console.print(f"Saved {new} new link(s); {len(records) - new} already known.")
 
 
 @links_app.command("import")
-def links_import(files: list[Path] = typer.Argument(..., metavar="FILE...", help=(
-        "URL lists, Markdown or Logseq notes, clippings files, browser bookmark exports."))) -> None:
+def links_import(
+    files: list[Path] = typer.Argument(..., metavar="FILE...", help=(
+        "URL lists, Markdown or Logseq notes, clippings files, browser bookmark exports.")),
+    section: Optional[str] = typer.Option(None, "--section", help="Section their items go to by default."),
+) -> None:
     """Import saved links and clippings from files (importing the same file twice adds nothing)."""
     from connectors.savedlinks import read_saved_file
     from models import store
 
+    section = check_section(section)
     parsed = []
     for file in files:
         if not file.is_file():
@@ -235,6 +245,8 @@ def links_import(files: list[Path] = typer.Argument(..., metavar="FILE...", help
     with rt.sessions.begin() as session:
         for file, records in parsed:
             source = store.links_source(session, str(file.resolve()), file.name)
+            if section:
+                source.section = section
             new = store.add_saved_records(session, source, records, _now())
             report[str(file)] = f"{new} new of {len(records)}"
     console.print(summary_table("Imported", report))
@@ -304,7 +316,7 @@ def run(
 
 def show_publish(report: dict) -> None:
     delivery = report.pop("delivery", None) or {}
-    console.print(summary_table("Publish", report))
+    console.print(summary_table("Publish", {k: v for k, v in report.items() if k != "files"}))
     if delivery.get("sent") or delivery.get("failed"):
         console.print(summary_table("Email", delivery))
     if report.get("issue_number"):

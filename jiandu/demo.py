@@ -12,11 +12,16 @@ from pathlib import Path
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+SECTIONS = {"ai-weekly.xml": "产业资讯", "lab-notes.atom": "技术教程"}
+
+
 def demo_commands(examples: Path = EXAMPLES) -> list[list[str]]:
     feeds = sorted(p for p in (examples / "feeds").iterdir() if p.suffix in (".xml", ".atom", ".json"))
-    saved = [examples / name for name in ("notes.md", "logseq.md", "clippings.md")]
-    commands = [["source", "add", str(feed)] for feed in feeds]
-    commands.append(["links", "import", *map(str, saved)])
+    commands = [["source", "add", str(feed), "--section", SECTIONS.get(feed.name, "其他")]
+                for feed in feeds]
+    commands.append(["links", "import", str(examples / "notes.md"), str(examples / "logseq.md"),
+                     "--section", "产品介绍"])
+    commands.append(["links", "import", str(examples / "clippings.md"), "--section", "其他"])
     commands.append(["run"])
     return commands
 

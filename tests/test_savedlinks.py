@@ -91,9 +91,11 @@ def test_clippings_seed_gives_one_record_per_post():
         assert record.key.startswith("hash:")
         assert record.text.split("\n")[0].strip() == lines[3]
         post_urls = {canonicalize(u) for u in URL_IN_TEXT.findall("\n".join(lines[3:]))}
-        assert {canonicalize(link) for link in record.links} == post_urls
-        assert len(record.links) == len(post_urls)
-        assert record.url == (record.links[0] if record.links else None)
+        # A post with no link of its own links to its author's page.
+        expected = post_urls or {canonicalize(f"https://x.com/{handle.lstrip('@')}")}
+        assert {canonicalize(link) for link in record.links} == expected
+        assert len(record.links) == len(expected)
+        assert record.url == record.links[0]
     # A post citing its source keeps the links inside it, in order, not as separate records.
     github = next(r for r in records if "SourceForge" in r.text)
     assert github.links == [

@@ -29,6 +29,7 @@ from models.schema import Item, Source, utcnow
 USER_AGENT = "jiandu/0.1 (+https://example.invalid/jiandu; feed digest reader)"
 STORY_WINDOW = timedelta(days=14)  # near-duplicates are looked for among this recent past
 COMMIT_EVERY = 50
+GENERIC_TITLE_ZI = 4  # link texts shorter than this are not titles
 CLAIM_BATCH = 100  # items a worker claims at once; fetched well within one lease
 
 
@@ -230,14 +231,10 @@ def apply_text(session: Session, item: Item, page: Extracted | None, error: Base
         text, origin = page.text.strip(), "page"
         reason = "main text extracted from the page"
         report.text_from_page += 1
-        if not item.title and page.title:
+        # A saved link's text ("原文", "link") is a poor heading: the page's own title is better.
+        if page.title and (not item.title or (item.source.kind == "links"
+                                              and count_zi(item.title) < GENERIC_TITLE_ZI)):
             item.title = page.title
-        if page.url and page.url.startswith(("http://", "https://")) and not (
-            item.url or "").startswith(("http://", "https://")):
-            # A saved local page that names its own address: link readers to the original.
-            item.url = page.url
-            item.canonical_url = canonicalize(page.url)
-            item.links = [page.url]
     elif feed_text:
         text, origin = feed_text, "feed"
         if page is not None:
@@ -261,6 +258,12 @@ def apply_text(session: Session, item: Item, page: Extracted | None, error: Base
         report.fetch_failures += 1
         return
 
+    if page is not None and page.url and page.url.startswith(("http://", "https://")) and not (
+            item.url or "").startswith(("http://", "https://")):
+        # A saved local page that names its own address: link readers to the original.
+        item.url = page.url
+        item.canonical_url = canonicalize(page.url)
+        item.links = [page.url]
     signature = dedup.signature(text)
     blob = store.text_for(session, text, count_zi(text), signature)
     item.text_id = blob.id
