@@ -72,6 +72,7 @@ def check_bullets(bullets: list[str], article_text: str) -> list[str]:
     article = normalise(article_text)
     article_numbers = {(value, pct) for _, value, pct in _numbers(article)}
     article_is_chinese = _mostly_cjk(article)
+    article_unspaced = re.sub(r"\s+", "", article)
     unsupported: list[str] = []
 
     def flag(claim: str) -> None:
@@ -89,7 +90,8 @@ def check_bullets(bullets: list[str], article_text: str) -> list[str]:
             term = next(group for group in match.groups() if group is not None).strip()
             if not term or (_mostly_cjk(term) and not article_is_chinese):
                 continue
-            if term not in article:
+            # Line breaks and spacing are layout, not wording: compare without them.
+            if re.sub(r"\s+", "", term) not in article_unspaced:
                 flag(match.group(0))
         plain = unicodedata.normalize("NFKC", bullet)
         for match in _LATIN_NAME.finditer(plain):

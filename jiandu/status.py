@@ -37,6 +37,7 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
             "items summarised, not yet published": counts.get("summarised", 0),
             "items published": counts.get("published", 0),
             "items merged into a story": counts.get("merged", 0),
+            "items held (unsupported claims)": counts.get("held", 0),
             "tokens this week": prompt + completion,
             "cost this week (USD)": round(cost, 4),
             "last issue": f"{latest.number} ({latest.issue_date}, {len(latest.items)} stories)" if latest else "none",

@@ -51,7 +51,7 @@ def wanted(stage: str, now: datetime) -> ColumnElement[bool]:
             Item.story_id == Item.id,
             or_(
                 Item.status == "extracted",
-                and_(Item.status == "failed", Item.failed_stage == "summarise",
+                and_(Item.status.in_(("failed", "held")), Item.failed_stage == "summarise",
                      Item.next_attempt_at <= now),
             ),
         )

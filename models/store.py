@@ -156,7 +156,7 @@ def items_needing_summary(session: Session, now: datetime, *, batch: int = 200,
             .where(
                 or_(
                     Item.status == "extracted",
-                    and_(Item.status == "failed", Item.failed_stage == "summarise",
+                    and_(Item.status.in_(("failed", "held")), Item.failed_stage == "summarise",
                          Item.next_attempt_at <= now),
                 )
             )
@@ -166,8 +166,10 @@ def items_needing_summary(session: Session, now: datetime, *, batch: int = 200,
     )
 
 
-def mark_failed(item: Item, stage: str, reason: str, now: datetime, *, retry: bool = True) -> None:
-    item.status = "failed"
+def mark_failed(item: Item, stage: str, reason: str, now: datetime, *, retry: bool = True,
+                status: str = "failed") -> None:
+    """Record a failure (or a hold) with its reason; the work is tried again after a backoff."""
+    item.status = status
     item.failed_stage = stage
     item.error = reason[:2000]
     item.attempts = (item.attempts or 0) + 1
@@ -219,18 +221,22 @@ def cached_summary(session: Session, sha: str, model: str, prompt_version: str) 
 
 
 def store_summary(session: Session, sha: str, summary: Summary) -> SummaryRow:
+    """Store a summary once per (text, model, prompt version). A summary that failed the
+    faithfulness check is replaced by a later attempt; its tokens stay counted."""
     row = cached_summary(session, sha, summary.model, summary.prompt_version)
-    if row is not None:
+    if row is not None and row.faithful is not False:
         return row
-    row = SummaryRow(
-        text_sha256=sha, model=summary.model, prompt_version=summary.prompt_version,
-        title=summary.title, emoji=summary.emoji, section=summary.section,
-        importance=summary.importance, bullets=list(summary.bullets),
-        prompt_tokens=summary.prompt_tokens, completion_tokens=summary.completion_tokens,
-        requests=summary.requests, repairs=summary.repairs, faithful=summary.faithful,
-        unsupported=list(summary.unsupported),
-    )
-    session.add(row)
+    spent_before = (row.prompt_tokens, row.completion_tokens, row.requests) if row else (0, 0, 0)
+    if row is None:
+        row = SummaryRow(text_sha256=sha, model=summary.model, prompt_version=summary.prompt_version)
+        session.add(row)
+    row.title, row.emoji, row.section = summary.title, summary.emoji, summary.section
+    row.importance, row.bullets = summary.importance, list(summary.bullets)
+    row.prompt_tokens = spent_before[0] + summary.prompt_tokens
+    row.completion_tokens = spent_before[1] + summary.completion_tokens
+    row.requests = spent_before[2] + summary.requests
+    row.repairs, row.faithful = summary.repairs, summary.faithful
+    row.unsupported = list(summary.unsupported)
     session.flush()
     return row
 

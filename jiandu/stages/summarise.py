@@ -29,6 +29,7 @@ CLAIM_BATCH = 50  # items a worker claims at once; done well within one lease
 class SummariseReport:
     summarised: int = 0
     cache_hits: int = 0
+    checked: int = 0  # summaries whose bullets were checked against the article
     failed: int = 0
     unfaithful: int = 0
     requests: int = 0
@@ -121,7 +122,7 @@ def summarise_claimed(rt: Runtime, summariser, item_ids: list[int], report: Summ
             sha = item.text.sha256
             cached = store.cached_summary(session, sha, summariser.model,
                                           summariser.prompt_version)
-            if cached is not None:
+            if cached is not None and cached.faithful is not False:
                 attach(item, cached.id)
                 report.cache_hits += 1
                 bar.advance("summaries")
@@ -155,8 +156,16 @@ def summarise_claimed(rt: Runtime, summariser, item_ids: list[int], report: Summ
                 row = store.store_summary(session, sha, summary)
                 for item in items:
                     attach(item, row.id)
-                report.summarised += len(items)
-                report.unfaithful += summary.faithful is False
+                    if summary.faithful is False and rt.settings.hold_unfaithful:
+                        # Stored and shown, kept out of issues, asked again on a later run.
+                        store.mark_failed(item, "summarise",
+                                          "unsupported claims: " + "; ".join(summary.unsupported),
+                                          now, status="held")
+                report.checked += summary.faithful is not None
+                if summary.faithful is False:
+                    report.unfaithful += len(items)
+                else:
+                    report.summarised += len(items)
                 report.requests += summary.requests
                 report.repairs += summary.repairs
                 report.prompt_tokens += summary.prompt_tokens

@@ -64,7 +64,9 @@ def sections_of(request: dict) -> list[str]:
 
 def bullets_from(text: str, count: int = 3, *, pad: bool = True) -> list[str]:
     """Runs of neighbouring sentences of 60+ 字 (fewer if the text is short), from the text."""
-    text = re.sub(r"^\s*-\s+", "", text, flags=re.M)  # notes from map requests are "- " lists
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and all(re.match(r"\s*-\s+", line) for line in lines):
+        text = re.sub(r"^\s*-\s+", "", text, flags=re.M)  # notes from map requests are "- " lists
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
     bullets, current = [], ""
     for sentence in sentences:
@@ -76,7 +78,10 @@ def bullets_from(text: str, count: int = 3, *, pad: bool = True) -> list[str]:
         if len(bullets) == count:
             break
     if current and len(bullets) < count:
-        bullets.append(current)
+        if bullets and len(_ZI.findall(current)) < 30:  # a scrap is no bullet: keep it with the last
+            bullets[-1] = f"{bullets[-1]} {current}"
+        else:
+            bullets.append(current)
     while pad and bullets and len(bullets) < count:
         bullets.append(bullets[-1])
     return bullets
