@@ -106,7 +106,11 @@ def fetch(client: httpx.Client, url: str, *, headers: dict[str, str] | None = No
             raise RedirectLoop(url, f"redirect loop: came back to {current}")
         visited.add(current)
         host = check_url_allowed(current, allow_private=allow_private)
+        queued = time.monotonic()
         with _host_slot(host, per_host_limit):
+            # Waiting for a turn at a busy host is not this answer being slow: a page that
+            # drips must not use up the deadline of every other page queued behind it.
+            deadline += time.monotonic() - queued
             status, response_headers, location, body = _one_request(
                 client, current, headers or {}, max_bytes, deadline, timeouts, content_types)
         if location is None:
