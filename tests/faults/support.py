@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 from jiandu.runtime import Runtime, open_runtime
 from jiandu.settings import get_settings
 from models import store
+from jiandu.stages.ingest import ingest
 from models.schema import Item, Source
 
 ARTICLES = Path(__file__).parent.parent / "fixtures" / "articles"
@@ -115,3 +116,17 @@ def closed_port() -> int:
 
 def now_utc() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def load_articles(rt, tmp_path, texts: dict[str, tuple[str, str]]) -> int:
+    """A feed file whose entries carry whole articles; ingested without fetching pages."""
+    entries = [{"guid": name, "title": title, "link": f"http://example.invalid/{name}",
+                "description": text} for name, (title, text) in texts.items()]
+    feed = tmp_path / "articles.xml"
+    feed.write_bytes(rss(entries))
+    with rt.sessions.begin() as session:
+        source, _ = store.add_source(session, kind="feed", url=str(feed))
+        source_id = source.id
+    ingest(rt)
+    assert [i.status for i in items_of(rt, source_id)] == ["extracted"] * len(texts)
+    return source_id

@@ -18,25 +18,11 @@ from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
 from models import store
 from models.schema import Item
-from tests.faults.support import FIRST_BACKOFF, article, fault_runtime, items_of, now_utc, rss
+from tests.faults.support import FIRST_BACKOFF, article, fault_runtime, items_of, load_articles, now_utc
 from tests.support import llm_server as llm
 from tests.support.llm_server import LLMServer, Reply
 
 ARTICLES = ("gmw", "youth", "bbc-1")
-
-
-def load_articles(rt, tmp_path, texts: dict[str, tuple[str, str]]) -> int:
-    """A feed file whose entries carry whole articles; ingested without fetching pages."""
-    entries = [{"guid": name, "title": title, "link": f"http://example.invalid/{name}",
-                "description": text} for name, (title, text) in texts.items()]
-    feed = tmp_path / "articles.xml"
-    feed.write_bytes(rss(entries))
-    with rt.sessions.begin() as session:
-        source, _ = store.add_source(session, kind="feed", url=str(feed))
-        source_id = source.id
-    ingest(rt)
-    assert [i.status for i in items_of(rt, source_id)] == ["extracted"] * len(texts)
-    return source_id
 
 
 def summariser(server: LLMServer, **options) -> LLMSummariser:
