@@ -6,7 +6,10 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jiandu.records import FeedEntry, SavedRecord, Summary
@@ -61,13 +64,13 @@ def links_source(session: Session, url: str, name: str) -> Source:
 
 
 def _insert_item(session: Session, source: Source, **fields) -> bool:
-    exists = session.scalar(
-        select(Item.id).where(Item.source_id == source.id, Item.key == fields["key"])
+    """Insert unless (source, key) exists; safe when two runs poll the same source at once."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    result = session.execute(
+        insert(Item).values(source_id=source.id, **fields)
+        .on_conflict_do_nothing(index_elements=["source_id", "key"])
     )
-    if exists is not None:
-        return False
-    session.add(Item(source_id=source.id, **fields))
-    return True
+    return result.rowcount == 1
 
 
 def add_feed_entries(session: Session, source: Source, entries: Iterable[FeedEntry],
@@ -124,46 +127,6 @@ def add_saved_records(session: Session, source: Source, records: Iterable[SavedR
         )
     session.flush()
     return new
-
-
-def items_needing_text(session: Session, now: datetime, *, batch: int = 200,
-                       after_id: int = 0) -> list[Item]:
-    """New items, and items whose fetch failed and whose backoff has passed."""
-    return list(
-        session.scalars(
-            select(Item)
-            .where(Item.id > after_id)
-            .where(
-                or_(
-                    Item.status == "new",
-                    and_(Item.status == "failed", Item.failed_stage == "fetch",
-                         Item.next_attempt_at <= now),
-                )
-            )
-            .order_by(Item.id)
-            .limit(batch)
-        )
-    )
-
-
-def items_needing_summary(session: Session, now: datetime, *, batch: int = 200,
-                          after_id: int = 0) -> list[Item]:
-    """Story leaders with text and no summary yet, failures included once their backoff passed."""
-    return list(
-        session.scalars(
-            select(Item)
-            .where(Item.id > after_id, Item.story_id == Item.id)
-            .where(
-                or_(
-                    Item.status == "extracted",
-                    and_(Item.status.in_(("failed", "held")), Item.failed_stage == "summarise",
-                         Item.next_attempt_at <= now),
-                )
-            )
-            .order_by(Item.id)
-            .limit(batch)
-        )
-    )
 
 
 def mark_failed(item: Item, stage: str, reason: str, now: datetime, *, retry: bool = True,
@@ -229,7 +192,19 @@ def store_summary(session: Session, sha: str, summary: Summary) -> SummaryRow:
     spent_before = (row.prompt_tokens, row.completion_tokens, row.requests) if row else (0, 0, 0)
     if row is None:
         row = SummaryRow(text_sha256=sha, model=summary.model, prompt_version=summary.prompt_version)
-        session.add(row)
+        try:
+            with session.begin_nested():  # another worker may store the same text first
+                session.add(row)
+                _fill_summary(row, summary, (0, 0, 0))
+        except IntegrityError:
+            return cached_summary(session, sha, summary.model, summary.prompt_version)
+        return row
+    _fill_summary(row, summary, spent_before)
+    session.flush()
+    return row
+
+
+def _fill_summary(row: SummaryRow, summary: Summary, spent_before: tuple[int, int, int]) -> None:
     row.title, row.emoji, row.section = summary.title, summary.emoji, summary.section
     row.importance, row.bullets = summary.importance, list(summary.bullets)
     row.prompt_tokens = spent_before[0] + summary.prompt_tokens
@@ -237,8 +212,6 @@ def store_summary(session: Session, sha: str, summary: Summary) -> SummaryRow:
     row.requests = spent_before[2] + summary.requests
     row.repairs, row.faithful = summary.repairs, summary.faithful
     row.unsupported = list(summary.unsupported)
-    session.flush()
-    return row
 
 
 # Issues ----------------------------------------------------------------------------------------
