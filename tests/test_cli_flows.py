@@ -19,6 +19,14 @@ from tests.support.world import serve_world
 runner = CliRunner()
 
 
+def prefect_artifacts() -> dict[str, object]:
+    """key -> data of the latest artifact with that key, read back from the Prefect server."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return {a.key: a.data for a in client.read_artifacts() if a.key}
+
+
 def jiandu(*args: str):
     get_settings.cache_clear()
     result = runner.invoke(app, list(args), catch_exceptions=False)
@@ -45,6 +53,9 @@ def test_source_add_then_run_publishes_and_second_run_sends_nothing(prefect_harn
         sent = len(llm.requests)
         assert "Nothing new to publish." in jiandu("run").output
         assert len(llm.requests) == sent
+        artifacts = prefect_artifacts()
+        assert {"ingest-report", "summarise-report", "publish-report", "issue-1"} <= set(artifacts)
+        assert "## 看点" in artifacts["issue-1"]
         md = jiandu("issue", "show", "1").output
         assert "## 看点" in md
         assert "<html" in jiandu("issue", "show", "1", "--format", "html").output.lower()
