@@ -86,7 +86,8 @@ def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None
         _, url, etag, last_modified = job
         return fetch_feed(client, url, etag=etag, last_modified=last_modified,
                           max_bytes=settings.max_body_bytes,
-                          allow_private=settings.allow_private_hosts)
+                          allow_private=settings.allow_private_hosts,
+                          per_host_limit=settings.per_host_connections)
 
     bar = progress()
     bar.start("feeds", len(due))
@@ -184,7 +185,8 @@ def extract_claimed(rt: Runtime, client, item_ids: list[int], matcher: dedup.Sto
     def fetch_and_extract(job: PageJob) -> Extracted:
         page = fetch_page(client, job.url, max_bytes=settings.max_body_bytes,
                           allow_private=settings.allow_private_hosts,
-                          allow_files=job.allow_files)
+                          allow_files=job.allow_files,
+                          per_host_limit=settings.per_host_connections)
         return extract_page(page)
 
     with rt.sessions() as session:
