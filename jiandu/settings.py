@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -145,7 +145,14 @@ class Settings(BaseSettings):
 
     # Schedules for `jiandu serve` (cron, in the publication's timezone).
     ingest_cron: str = Field("0 * * * *", validation_alias=_alias("INGEST_CRON"))
+    # Default: 08:00 every day, or every Monday when JIANDU_PERIOD is weekly.
     publish_cron: str = Field("0 8 * * *", validation_alias=_alias("PUBLISH_CRON"))
+
+    @model_validator(mode="after")
+    def _weekly_publishes_on_monday(self) -> "Settings":
+        if self.period == "weekly" and "publish_cron" not in self.model_fields_set:
+            self.publish_cron = "0 8 * * 1"
+        return self
 
     # How long a worker's claim on a batch of items lasts; a dead worker's items wait this long.
     claim_lease_seconds: float = Field(
