@@ -19,6 +19,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+
+# The HTML edition in headless Chromium at 320/375/1024 px: PNGs in build/screenshots/.
+screenshots: $(STAMP)
+	$(BIN)/python -m pytest tests/test_html_browser.py -q -p no:xdist
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
