@@ -30,7 +30,7 @@ class Config:
     huge_entries: int = 5_000
     connect_timeout: float = 1.0  # the slow-source scenario's timeouts
     read_timeout: float = 2.0
-    repeats: int = 2  # start-up commands are timed this many times (the fastest counts)
+    repeats: int = 1  # start-up commands are timed this many times (the fastest counts)
     prefect_server: bool = True  # also measure start-up against a running Prefect server
 
     @property
