@@ -187,7 +187,8 @@ def _entry(raw: Any, base: str) -> FeedEntry:
     content = max(contents, key=len, default="")
     published = None
     for field in ("published_parsed", "updated_parsed", "created_parsed"):
-        published = _utc(raw.get(field))
+        # dict.get: FeedParserDict.get maps a missing updated_parsed to published_parsed, warning.
+        published = _utc(dict.get(raw, field))
         if published is not None:
             break
     author = (raw.get("author") or "").strip() or None
