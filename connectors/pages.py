@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
+import threading
 from datetime import date, datetime, timezone
 
 import httpx
@@ -31,6 +32,10 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_:.-
 _PRESCAN_BYTES = 8192
 _SINGLE_BYTE_LATIN = {"latin-1", "cp1252", "iso8859-15", "ascii"}
 _MESS_LIMIT = 0.2  # charset-normalizer's chaos ratio above which we call a decoding mojibake
+# trafilatura shares compiled lxml XPath objects between calls, and those are not thread-safe:
+# two extractions at once crashed the process (SIGSEGV) about one run in twelve. Fetching stays
+# concurrent; extraction, which holds the GIL most of the time anyway, goes one at a time.
+_TRAFILATURA = threading.Lock()
 
 
 def fetch_page(client: httpx.Client, url: str, *, max_bytes: int = 10_000_000,
@@ -97,16 +102,17 @@ def _looks_like_mojibake(text: str, body: bytes, encoding: str) -> bool:
 def extract_page(page: PageFetch) -> Extracted:
     """Main text (paragraphs separated by blank lines) and metadata; ParseError if none."""
     text = decode_html(page.body, page.charset)
-    try:
-        tree = load_html(text)
-    except ValueError as exc:
-        raise ParseError(page.url, f"not parseable as HTML: {exc}") from exc
-    if tree is None:
-        raise ParseError(page.url, "not parseable as HTML")
-    language = (tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
-                or None)
-    document = trafilatura.bare_extraction(tree, url=page.url, with_metadata=True,
-                                           include_comments=False, include_tables=True)
+    with _TRAFILATURA:
+        try:
+            tree = load_html(text)
+        except ValueError as exc:
+            raise ParseError(page.url, f"not parseable as HTML: {exc}") from exc
+        if tree is None:
+            raise ParseError(page.url, "not parseable as HTML")
+        language = (tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+                    or None)
+        document = trafilatura.bare_extraction(tree, url=page.url, with_metadata=True,
+                                               include_comments=False, include_tables=True)
     main_text = document.text if document is not None else None
     if not main_text or not main_text.strip():
         raise ParseError(page.url, "no main text found in the page")
