@@ -12,18 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prefect import flow
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
-from flows.pipeline import ingest_flow, pipeline_flow, publish_flow, summarise_flow
+from flows.pipeline import ingest_and_summarise_flow, pipeline_flow, publish_flow
 from jiandu.settings import Settings
-
-
-@flow(name="ingest-and-summarise", log_prints=False)
-def ingest_and_summarise_flow() -> dict:
-    """Summarise right after each ingest, so new items wait for the LLM no longer than needed."""
-    return {"ingest": ingest_flow(), "summarise": summarise_flow()}
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""The flows: ingest, summarise, publish, and pipeline (all three in order).
+"""The flows: ingest, summarise, publish, ingest-and-summarise and pipeline (all in order).
 
 Each task is a line or two over a stage function in jiandu.stages; the flows read settings,
 open the database, and leave a table of what they did (and the issue itself) as artifacts.
+The pipeline is one flow of tasks rather than a flow of sub-flows: every flow run costs API
+round trips, and ingest and summarise overlap inside one task (jiandu.stages.pipeline).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from jiandu.runtime import open_runtime
 from jiandu.stages import deliver as deliver_stage
 from jiandu.stages import ingest as ingest_stage
+from jiandu.stages import pipeline as pipeline_stage
 from jiandu.stages import publish as publish_stage
 from jiandu.stages import summarise as summarise_stage
 
@@ -28,43 +31,67 @@ def _table(key: str, report: dict, description: str) -> None:
     create_table_artifact(key=key, table=rows, description=description)
 
 
+def _with_runtime(stage, *args, **kwargs):
+    rt = open_runtime()
+    try:
+        return stage(rt, *args, **kwargs)
+    finally:
+        rt.close()
+
+
 @task(name="poll-feeds-and-fetch-pages", retries=NETWORK_RETRIES,
       retry_delay_seconds=NETWORK_RETRY_DELAYS, timeout_seconds=2 * HOUR)
 def ingest_task() -> dict:
-    rt = open_runtime()
-    try:
-        return ingest_stage.ingest(rt).as_dict()
-    finally:
-        rt.close()
+    return _with_runtime(ingest_stage.ingest).as_dict()
 
 
 @task(name="summarise-with-llm", retries=NETWORK_RETRIES,
       retry_delay_seconds=NETWORK_RETRY_DELAYS, timeout_seconds=4 * HOUR)
 def summarise_task() -> dict:
-    rt = open_runtime()
-    try:
-        return summarise_stage.summarise(rt).as_dict()
-    finally:
-        rt.close()
+    return _with_runtime(summarise_stage.summarise).as_dict()
+
+
+@task(name="fetch-pages-and-summarise-as-they-come", retries=NETWORK_RETRIES,
+      retry_delay_seconds=NETWORK_RETRY_DELAYS, timeout_seconds=4 * HOUR)
+def ingest_and_summarise_task() -> dict:
+    ingested, summarised = _with_runtime(pipeline_stage.ingest_and_summarise)
+    return {"ingest": ingested.as_dict(), "summarise": summarised.as_dict()}
 
 
 @task(name="render-and-store-issue", timeout_seconds=HOUR)
 def publish_task(since: date | None, until: date | None) -> dict:
-    rt = open_runtime()
-    try:
-        return publish_stage.publish(rt, since=since, until=until).as_dict()
-    finally:
-        rt.close()
+    return _with_runtime(publish_stage.publish, since=since, until=until).as_dict()
 
 
 @task(name="email-issue", retries=NETWORK_RETRIES, retry_delay_seconds=NETWORK_RETRY_DELAYS,
       timeout_seconds=HOUR)
 def deliver_task() -> dict:
-    rt = open_runtime()
-    try:
-        return deliver_stage.deliver_pending(rt).as_dict()
-    finally:
-        rt.close()
+    return _with_runtime(deliver_stage.deliver_pending).as_dict()
+
+
+def _publish_and_deliver(since: date | None, until: date | None) -> dict:
+    report = publish_task(since, until)
+    _table("publish-report", report, "The issue made by this run")
+    if report.get("issue_number"):
+        from models import store
+
+        rt = open_runtime()
+        try:
+            with rt.sessions() as session:
+                issue = store.issue_by_number(session, report["issue_number"])
+                create_markdown_artifact(key=f"issue-{issue.number}", markdown=issue.markdown,
+                                         description=issue.subject)
+        finally:
+            rt.close()
+    report["delivery"] = deliver_task()
+    return report
+
+
+def _ingest_and_summarise() -> dict:
+    reports = ingest_and_summarise_task()
+    _table("ingest-report", reports["ingest"], "Sources polled, new items, pages fetched, failures")
+    _table("summarise-report", reports["summarise"], "LLM requests, tokens, cost, failures")
+    return reports
 
 
 @flow(name="ingest", log_prints=False)
@@ -81,29 +108,17 @@ def summarise_flow() -> dict:
     return report
 
 
+@flow(name="ingest-and-summarise", log_prints=False)
+def ingest_and_summarise_flow() -> dict:
+    """Poll feeds and fetch pages, summarising each text as soon as it is stored."""
+    return _ingest_and_summarise()
+
+
 @flow(name="publish", log_prints=False)
 def publish_flow(since: date | None = None, until: date | None = None) -> dict:
-    report = publish_task(since, until)
-    _table("publish-report", report, "The issue made by this run")
-    if report.get("issue_number"):
-        rt = open_runtime()
-        try:
-            from models import store
-
-            with rt.sessions() as session:
-                issue = store.issue_by_number(session, report["issue_number"])
-                create_markdown_artifact(key=f"issue-{issue.number}", markdown=issue.markdown,
-                                         description=issue.subject)
-        finally:
-            rt.close()
-    report["delivery"] = deliver_task()
-    return report
+    return _publish_and_deliver(since, until)
 
 
 @flow(name="pipeline", log_prints=False)
 def pipeline_flow(since: date | None = None, until: date | None = None) -> dict:
-    return {
-        "ingest": ingest_flow(),
-        "summarise": summarise_flow(),
-        "publish": publish_flow(since=since, until=until),
-    }
+    return {**_ingest_and_summarise(), "publish": _publish_and_deliver(since, until)}

@@ -89,3 +89,35 @@ def test_failed_page_without_feed_text_is_kept_and_retried(world, monkeypatch):
         item = next(i for i in store.iter_items(session) if i.url == urls[broken])
         assert item.text_origin == "feed"
         assert "500" in item.text_reason
+
+
+def test_summaries_start_while_pages_are_still_being_fetched(world, monkeypatch):
+    import time
+
+    from jiandu.stages import pipeline
+
+    rt, server, llm, urls = world
+    for name in urls:  # slow pages: the ingest takes a while
+        server.routes[f"/articles/{name}.html"].delay = 0.8
+    first_llm_call: list[float] = []
+    answer = llm.behaviour
+
+    def timed(request, number):
+        first_llm_call.append(time.monotonic())
+        return answer(request, number)
+
+    llm.behaviour = timed
+    ingest_ended: list[float] = []
+    real_ingest = pipeline.ingest
+
+    def timed_ingest(*args, **kwargs):
+        try:
+            return real_ingest(*args, **kwargs)
+        finally:
+            ingest_ended.append(time.monotonic())
+
+    monkeypatch.setattr(pipeline, "ingest", timed_ingest)
+    ingested, summarised = pipeline.ingest_and_summarise(rt)
+    assert ingested.new_items == len(urls)
+    assert summarised.summarised + summarised.unfaithful == len(urls)
+    assert min(first_llm_call) < ingest_ended[0]

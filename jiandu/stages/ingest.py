@@ -6,8 +6,10 @@ goes, so a run that dies keeps what it stored and the next run picks up the rest
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,9 +17,10 @@ from sqlalchemy.orm import Session
 from connectors.errors import FetchError, HTTPStatusError, UnsupportedContent
 from connectors.feeds import fetch_feed
 from connectors.http import make_client
-from connectors.pages import extract_page, fetch_page
+from connectors.pages import fetch_page
 from jiandu import dedup
 from jiandu.concurrency import bounded_map
+from jiandu.extraction import Extractor
 from jiandu.progress import progress
 from jiandu.records import Extracted, FeedFetch
 from jiandu.runtime import Runtime
@@ -29,8 +32,9 @@ from models.schema import Item, Source, utcnow
 USER_AGENT = "jiandu/0.1 (+https://example.invalid/jiandu; feed digest reader)"
 STORY_WINDOW = timedelta(days=14)  # near-duplicates are looked for among this recent past
 COMMIT_EVERY = 50
+COMMIT_SECONDS = 1.0
 GENERIC_TITLE_ZI = 4  # link texts shorter than this are not titles
-CLAIM_BATCH = 100  # items a worker claims at once; fetched well within one lease
+CLAIM_BATCH = 400  # items a worker claims at once: enough hosts to keep every connection busy
 
 
 @dataclass
@@ -163,31 +167,46 @@ def extract_texts(rt: Runtime, client, report: IngestReport, now: datetime) -> N
     lease = timedelta(seconds=settings.claim_lease_seconds)
     bar = progress()
     with rt.sessions() as session:
-        bar.start("pages", claims.count_claimable(session, "fetch", now))
+        claimable = claims.count_claimable(session, "fetch", now)
+        bar.start("pages", claimable)
         matcher = dedup.StoryMatcher()
         for story_id, signature in store.recent_story_signatures(session, now - STORY_WINDOW):
             matcher.add(story_id, signature)
-    while claimed := claims.claim(rt.sessions, "fetch", worker, limit=CLAIM_BATCH, lease=lease,
-                                  now=now):
-        try:
-            extract_claimed(rt, client, claimed, matcher, report, now,
-                            renew=lambda session: claims.renew(session, claimed, worker, lease))
-        finally:
-            claims.release(rt.sessions, claimed, worker)
+    with Extractor(expected_pages=claimable if settings.fetch_pages else 0) as extractor:
+        while claimed := claims.claim(rt.sessions, "fetch", worker, limit=CLAIM_BATCH,
+                                      lease=lease, now=now):
+            try:
+                extract_claimed(rt, client, extractor, claimed, matcher, report, now,
+                                renew=lambda session: claims.renew(session, claimed, worker, lease))
+            finally:
+                claims.release(rt.sessions, claimed, worker)
     bar.finish("pages")
 
 
-def extract_claimed(rt: Runtime, client, item_ids: list[int], matcher: dedup.StoryMatcher,
-                    report: IngestReport, now: datetime, renew) -> None:
+def spread_by_host(jobs: list[PageJob]) -> list[PageJob]:
+    """Round-robin over hosts, so the per-host limit never leaves the other connections idle."""
+    by_host: dict[str, list[PageJob]] = {}
+    for job in jobs:
+        by_host.setdefault(urlsplit(job.url).hostname or "", []).append(job)
+    queues = list(by_host.values())
+    spread: list[PageJob] = []
+    for round_ in range(max((len(q) for q in queues), default=0)):
+        spread.extend(q[round_] for q in queues if round_ < len(q))
+    return spread
+
+
+def extract_claimed(rt: Runtime, client, extractor: Extractor, item_ids: list[int],
+                    matcher: dedup.StoryMatcher, report: IngestReport, now: datetime,
+                    renew) -> None:
     settings = rt.settings
     bar = progress()
 
-    def fetch_and_extract(job: PageJob) -> Extracted:
+    def fetch_and_extract(job: PageJob) -> tuple[Extracted, bytes]:
         page = fetch_page(client, job.url, max_bytes=settings.max_body_bytes,
                           allow_private=settings.allow_private_hosts,
                           allow_files=job.allow_files,
                           per_host_limit=settings.per_host_connections)
-        return extract_page(page)
+        return extractor(page)
 
     with rt.sessions() as session:
         jobs: list[PageJob] = []
@@ -200,32 +219,40 @@ def extract_claimed(rt: Runtime, client, item_ids: list[int], matcher: dedup.Sto
                 jobs.append(PageJob(item.id, item.url,
                                     allow_files=is_local(source_url) or item.source.kind == "links"))
         applied = 0
+        last_commit = time.monotonic()
         for item_id in direct:
             item = session.get(Item, item_id)
             apply_text(session, item, None, None, matcher, report, now)
             applied += 1
             bar.advance("pages")
-        for job, outcome in bounded_map(fetch_and_extract, jobs, workers=settings.max_connections):
+        for job, outcome in bounded_map(fetch_and_extract, spread_by_host(jobs),
+                                        workers=settings.max_connections):
             item = session.get(Item, job.item_id)
             if isinstance(outcome, BaseException):
                 apply_text(session, item, None, outcome, matcher, report, now)
             else:
                 report.pages_fetched += 1
-                apply_text(session, item, outcome, None, matcher, report, now)
+                page, signature = outcome
+                apply_text(session, item, page, None, matcher, report, now, page_signature=signature)
             applied += 1
-            if applied % COMMIT_EVERY == 0:
+            # Commit often enough that a summariser running alongside starts early.
+            if applied % COMMIT_EVERY == 0 or time.monotonic() - last_commit > COMMIT_SECONDS:
                 renew(session)
                 session.commit()
                 session.expunge_all()
+                last_commit = time.monotonic()
             bar.advance("pages")
         session.commit()
 
 
 def apply_text(session: Session, item: Item, page: Extracted | None, error: BaseException | None,
-               matcher: dedup.StoryMatcher, report: IngestReport, now: datetime) -> None:
+               matcher: dedup.StoryMatcher, report: IngestReport, now: datetime,
+               page_signature: bytes | None = None) -> None:
     """Choose the item's text (page or feed), store it once, and put the item in its story."""
     feed_text = (item.feed_content or "").strip()
     feed_zi = count_zi(feed_text)
+    # This item's fetch is settled: its claim ends here, so a summariser can claim it at once.
+    item.claimed_by = item.claimed_until = None
     if item.is_clipping:
         text, origin, reason = feed_text, "clipping", "the clipping's own text"
         report.clippings += 1
@@ -266,7 +293,8 @@ def apply_text(session: Session, item: Item, page: Extracted | None, error: Base
         item.url = page.url
         item.canonical_url = canonicalize(page.url)
         item.links = [page.url]
-    signature = dedup.signature(text)
+    signature = page_signature if origin == "page" and page_signature is not None else (
+        dedup.signature(text))
     blob = store.text_for(session, text, count_zi(text), signature)
     item.text_id = blob.id
     item.text_origin = origin

@@ -7,6 +7,8 @@ and rate limits). A per-run token budget stops new requests cleanly; what is lef
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +25,7 @@ from models.schema import Item, utcnow
 
 COMMIT_EVERY = 20
 CLAIM_BATCH = 50  # items a worker claims at once; done well within one lease
+FOLLOW_POLL_SECONDS = 0.25
 
 
 @dataclass
@@ -70,7 +73,10 @@ def cost_of(settings: Settings, model: str, prompt_tokens: int, completion_token
     return (prompt_tokens * prompt_price + completion_tokens * completion_price) / 1_000_000
 
 
-def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None) -> SummariseReport:
+def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None,
+              follow: Callable[[], bool] | None = None) -> SummariseReport:
+    """Summarise what is waiting. With `follow`, keep watching for new work until it returns
+    True (the ingest that feeds this run has finished), so summaries start with the first text."""
     now = now or utcnow()
     settings = rt.settings
     summariser = summariser or make_summariser(settings)
@@ -88,12 +94,18 @@ def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None) -> S
     lease = timedelta(seconds=settings.claim_lease_seconds)
     bar = progress()
     with rt.sessions() as session:
-        bar.start("summaries", claims.count_claimable(session, "summarise", now))
+        # Following an ingest, the amount of work is not known yet.
+        bar.start("summaries", None if follow else claims.count_claimable(session, "summarise", now))
     while within_budget():
-        claimed = claims.claim(rt.sessions, "summarise", worker, limit=CLAIM_BATCH, lease=lease,
-                               now=now)
+        # Asked before claiming: whatever was stored before the feeder finished is seen below.
+        feeder_done = follow is None or follow()
+        claimed = claims.claim(rt.sessions, "summarise", worker, lease=lease, now=now,
+                               limit=max(CLAIM_BATCH, 4 * settings.llm_max_concurrency))
         if not claimed:
-            break
+            if feeder_done:
+                break
+            time.sleep(FOLLOW_POLL_SECONDS)
+            continue
         try:
             summarise_claimed(rt, summariser, claimed, report, now, within_budget,
                               renew=lambda session: claims.renew(session, claimed, worker, lease))
