@@ -96,7 +96,8 @@ class TextBlob(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    content: Mapped[str] = mapped_column(Text)
+    # Loaded only when read: an issue of thousands of stories needs their counts, not texts.
+    content: Mapped[str] = mapped_column(Text, deferred=True)
     zi: Mapped[int] = mapped_column(Integer)  # 字 as FORMAT.md counts them
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash, for story merging
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,6 +19,7 @@ from models.schema import Delivery, Issue, Item, Run, Source, SummaryRow, TextBl
 # Failing work waits 15 min, 30 min, 1 h ... capped at a day, before it is tried again.
 BACKOFF_BASE = timedelta(minutes=15)
 BACKOFF_CAP = timedelta(hours=24)
+INSERT_BATCH = 500
 
 
 def backoff(attempts: int) -> timedelta:
@@ -63,29 +64,33 @@ def links_source(session: Session, url: str, name: str) -> Source:
 # Items -----------------------------------------------------------------------------------------
 
 
-def _insert_item(session: Session, source: Source, **fields) -> bool:
-    """Insert unless (source, key) exists; safe when two runs poll the same source at once."""
+def _insert_items(session: Session, source: Source, rows: list[dict]) -> int:
+    """Insert the rows whose (source, key) is new, in one statement; how many were new.
+    ON CONFLICT DO NOTHING makes it safe when two runs poll the same source at once."""
+    if not rows:
+        return 0
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    result = session.execute(
-        insert(Item).values(source_id=source.id, **fields)
-        .on_conflict_do_nothing(index_elements=["source_id", "key"])
+    statement = (
+        insert(Item).on_conflict_do_nothing(index_elements=["source_id", "key"]).returning(Item.id)
     )
-    return result.rowcount == 1
+    new = 0
+    for start in range(0, len(rows), INSERT_BATCH):
+        batch = [{"source_id": source.id, **row} for row in rows[start:start + INSERT_BATCH]]
+        new += len(session.execute(statement, batch).all())
+    return new
 
 
 def add_feed_entries(session: Session, source: Source, entries: Iterable[FeedEntry],
                      now: datetime) -> int:
     """Store entries not seen before; returns how many were new."""
-    new = 0
+    rows: list[dict] = []
     seen: set[str] = set()
     for entry in entries:
         if entry.key in seen:  # a feed that lists one entry twice
             continue
         seen.add(entry.key)
         published = entry.published if entry.published and entry.published <= now else None
-        new += _insert_item(
-            session,
-            source,
+        rows.append(dict(
             key=entry.key[:2000],
             url=entry.url,
             canonical_url=canonicalize(entry.url) if entry.url else None,
@@ -96,25 +101,28 @@ def add_feed_entries(session: Session, source: Source, entries: Iterable[FeedEnt
             first_seen_at=now,
             feed_content=entry.content or "",
             links=[entry.url] if entry.url else [],
+            is_clipping=False,
             status="new",
             attempts=0,
-        )
-    session.flush()
-    return new
+        ))
+    return _insert_items(session, source, rows)
 
 
 def add_saved_records(session: Session, source: Source, records: Iterable[SavedRecord],
                       now: datetime) -> int:
-    new = 0
+    rows: list[dict] = []
+    seen: set[str] = set()
     for record in records:
+        if record.key in seen:
+            continue
+        seen.add(record.key)
         clipping = bool(record.text)
         links = list(record.links) if clipping else ([record.url] if record.url else [])
-        new += _insert_item(
-            session,
-            source,
+        rows.append(dict(
             key=record.key[:2000],
             url=record.url,
             canonical_url=canonicalize(record.url) if record.url else None,
+            guid=None,
             title=record.title or "",
             author=record.author,
             published_at=min(record.published, now) if record.published else now,
@@ -124,9 +132,8 @@ def add_saved_records(session: Session, source: Source, records: Iterable[SavedR
             is_clipping=clipping,
             status="new",
             attempts=0,
-        )
-    session.flush()
-    return new
+        ))
+    return _insert_items(session, source, rows)
 
 
 def mark_failed(item: Item, stage: str, reason: str, now: datetime, *, retry: bool = True,

@@ -97,7 +97,8 @@ def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None
     bar.start("feeds", len(due))
     with rt.sessions() as session:
         for done, ((source_id, *_), outcome) in enumerate(
-            bounded_map(poll, due, workers=settings.max_connections), start=1
+            bounded_map(poll, due, workers=settings.max_connections,
+                        window=settings.max_connections), start=1
         ):
             source = session.get(Source, source_id)
             report.sources_polled += 1
