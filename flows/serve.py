@@ -134,6 +134,11 @@ def wait_until_healthy(server: LocalPrefectServer, timeout: float) -> None:
         f"log {server.log_path}:\n{server.log_tail()}")
 
 
+def running_server_file(prefect_home: Path) -> Path:
+    """Where `jiandu serve` leaves the address of the server it started."""
+    return prefect_home / "serve-api-url"
+
+
 def _exit_on_sigterm(signum, frame) -> None:  # noqa: ANN001
     raise SystemExit(0)  # unwinds through `finally`, so the server is stopped
 
@@ -156,9 +161,12 @@ def serve_schedules(settings: Settings) -> None:
             server = start_local_server(prefect_home)
             os.environ["PREFECT_API_URL"] = server.api_url
             print(f"Prefect server: {server.api_url}  (UI: {server.ui_url})", flush=True)
+            # `jiandu run` finds this server and skips starting a temporary one of its own.
+            running_server_file(prefect_home).write_text(server.api_url, encoding="utf-8")
         _serve(settings)
     finally:
         if server is not None:
+            running_server_file(Path(os.environ["PREFECT_HOME"])).unlink(missing_ok=True)
             server.stop()
             print("Prefect server stopped.", flush=True)
         signal.signal(signal.SIGTERM, previous_handler)
