@@ -102,7 +102,8 @@ def items_of(rt: Runtime, source_id: int) -> list[Item]:
     with rt.sessions() as session:
         items = list(session.query(Item).filter(Item.source_id == source_id).order_by(Item.id))
         for item in items:
-            _ = item.text  # load before the session closes
+            if item.text is not None:  # load the text (its content is deferred) before closing
+                _ = item.text.content
             session.expunge(item)
         return items
 

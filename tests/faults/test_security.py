@@ -5,6 +5,7 @@ it is http(s)."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 import os
 import re
 import subprocess
@@ -82,7 +83,7 @@ def test_secrets_never_reach_logs_reports_or_stored_errors(secret_world, tmp_pat
         errors = [item.error for item in session.query(Item).filter(Item.source_id == source_id)]
     assert all(error and "401" in error for error in errors)
     # A refused key is retried after a day: run as if that day had passed.
-    reports.append(summarise(rt, now=now_utc() + store.BACKOFF_CAP).as_dict())
+    reports.append(summarise(rt, now=now_utc() + store.BACKOFF_CAP + timedelta(minutes=1)).as_dict())
     reports.append(publish(rt).as_dict())
     # SMTP refuses the password (535), which must not be echoed in the stored error.
     reports.append(deliver_pending(rt).as_dict())
