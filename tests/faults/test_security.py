@@ -160,6 +160,12 @@ def test_markup_and_script_links_from_a_feed_are_escaped_and_not_linked(monkeypa
     assert hrefs and all(h.startswith(("http://", "https://", "#")) for h in hrefs), hrefs
     assert "javascript:" not in html and "data:text" not in html
     assert "javascript:" not in md and "data:text" not in md
+    # The Markdown edition escapes markup too: rendered by a CommonMark renderer that passes
+    # raw HTML through, it still shows the tags as text.
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark", {"html": True}).render(md)
+    assert "<script" not in rendered and "<img" not in rendered and "&lt;script&gt;" in rendered
     site = export_site(rt, tmp_path / "site")
     for page in site:
         if page.suffix == ".html":
