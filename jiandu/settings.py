@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     )
     variant: Literal["sectioned", "flat"] = Field("sectioned", validation_alias=_alias("VARIANT"))
     highlights: int = Field(10, ge=1, le=50, validation_alias=_alias("HIGHLIGHTS"))
+    # More stories than a reader (or a mail client: Gmail clips past ~100 KB) can take wait for
+    # the next issue, the most important going first.
+    issue_max_stories: int = Field(200, ge=1, validation_alias=_alias("ISSUE_MAX_STORIES"))
     timezone: str = Field("Asia/Shanghai", validation_alias=_alias("TIMEZONE"))
     period: Literal["daily", "weekly"] = Field("daily", validation_alias=_alias("PERIOD"))
     site_url: str = Field("https://example.invalid/jiandu/", validation_alias=_alias("SITE_URL"))

@@ -225,19 +225,22 @@ def _fill_summary(row: SummaryRow, summary: Summary, spent_before: tuple[int, in
 
 
 def publishable_items(session: Session, *, since: datetime | None, until: datetime | None,
-                      include_unfaithful: bool) -> list[Item]:
-    """Summarised story leaders in no issue yet, dated within [since, until)."""
-    query = select(Item).where(Item.status == "summarised", Item.issue_id.is_(None),
-                               Item.story_id == Item.id)
+                      include_unfaithful: bool, limit: int | None = None) -> list[Item]:
+    """Summarised story leaders in no issue yet, dated within [since, until): with a limit,
+    the most important first (then the oldest), the rest left for the next issue."""
+    query = (
+        select(Item)
+        .join(SummaryRow, Item.summary_id == SummaryRow.id)
+        .where(Item.status == "summarised", Item.issue_id.is_(None), Item.story_id == Item.id)
+    )
     if since is not None:
         query = query.where(Item.published_at >= since)
     if until is not None:
         query = query.where(Item.published_at < until)
     if not include_unfaithful:
-        query = query.join(SummaryRow, Item.summary_id == SummaryRow.id).where(
-            or_(SummaryRow.faithful.is_(None), SummaryRow.faithful.is_(True))
-        )
-    return list(session.scalars(query.order_by(Item.id)))
+        query = query.where(or_(SummaryRow.faithful.is_(None), SummaryRow.faithful.is_(True)))
+    query = query.order_by(SummaryRow.importance.desc(), Item.published_at, Item.id).limit(limit)
+    return sorted(session.scalars(query), key=lambda item: item.id)
 
 
 def story_members(session: Session, story_ids: list[int]) -> dict[int, list[Item]]:

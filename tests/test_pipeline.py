@@ -91,33 +91,39 @@ def test_failed_page_without_feed_text_is_kept_and_retried(world, monkeypatch):
         assert "500" in item.text_reason
 
 
-def test_summaries_start_while_pages_are_still_being_fetched(world, monkeypatch):
-    import time
+def test_summaries_start_while_pages_are_still_being_fetched(world):
+    """Half the pages are held back until the LLM has had its first request: the run can only
+    finish if summarising starts before fetching ends."""
+    import threading
 
     from jiandu.stages import pipeline
+    from tests.support.world import real_pages
 
     rt, server, llm, urls = world
-    for name in urls:  # slow pages: the ingest takes a while
-        server.routes[f"/articles/{name}.html"].delay = 0.8
-    first_llm_call: list[float] = []
+    first_summary_requested = threading.Event()
     answer = llm.behaviour
 
-    def timed(request, number):
-        first_llm_call.append(time.monotonic())
+    def noting_first_request(request, number):
+        first_summary_requested.set()
         return answer(request, number)
 
-    llm.behaviour = timed
-    ingest_ended: list[float] = []
-    real_ingest = pipeline.ingest
+    llm.behaviour = noting_first_request
+    bodies = real_pages()
 
-    def timed_ingest(*args, **kwargs):
-        try:
-            return real_ingest(*args, **kwargs)
-        finally:
-            ingest_ended.append(time.monotonic())
+    def held_back(name):
+        def handler(request):
+            released = first_summary_requested.wait(timeout=30)
+            body = bodies[name] if released else b"held back: no summary was requested"
+            request.send_response(200 if released else 503)
+            request.send_header("Content-Type", "text/html")
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+        return handler
 
-    monkeypatch.setattr(pipeline, "ingest", timed_ingest)
+    for name in list(urls)[len(urls) // 2:]:
+        server.routes[f"/articles/{name}.html"].handler = held_back(name)
     ingested, summarised = pipeline.ingest_and_summarise(rt)
-    assert ingested.new_items == len(urls)
+    assert first_summary_requested.is_set()
+    assert ingested.new_items == len(urls) and ingested.text_from_page == len(urls)
     assert summarised.summarised + summarised.unfaithful == len(urls)
-    assert min(first_llm_call) < ingest_ended[0]

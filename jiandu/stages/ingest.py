@@ -6,7 +6,6 @@ goes, so a run that dies keeps what it stored and the next run picks up the rest
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -31,8 +30,7 @@ from models.schema import Item, Source, utcnow
 
 USER_AGENT = "jiandu/0.1 (+https://example.invalid/jiandu; feed digest reader)"
 STORY_WINDOW = timedelta(days=14)  # near-duplicates are looked for among this recent past
-COMMIT_EVERY = 50
-COMMIT_SECONDS = 1.0
+RENEW_EVERY = 50  # results between renewals of this worker's claims
 GENERIC_TITLE_ZI = 4  # link texts shorter than this are not titles
 CLAIM_BATCH = 400  # items a worker claims at once: enough hosts to keep every connection busy
 
@@ -108,8 +106,7 @@ def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None
             else:
                 report.new_items += record_feed(session, source, outcome, now)
                 report.not_modified += outcome.status == 304
-            if done % COMMIT_EVERY == 0:
-                session.commit()
+            session.commit()  # never hold the write lock while waiting on the network
             bar.advance("feeds")
         session.commit()
     bar.finish("feeds")
@@ -220,7 +217,6 @@ def extract_claimed(rt: Runtime, client, extractor: Extractor, item_ids: list[in
                 jobs.append(PageJob(item.id, item.url,
                                     allow_files=is_local(source_url) or item.source.kind == "links"))
         applied = 0
-        last_commit = time.monotonic()
         for item_id in direct:
             item = session.get(Item, item_id)
             apply_text(session, item, None, None, matcher, report, now)
@@ -236,12 +232,12 @@ def extract_claimed(rt: Runtime, client, extractor: Extractor, item_ids: list[in
                 page, signature = outcome
                 apply_text(session, item, page, None, matcher, report, now, page_signature=signature)
             applied += 1
-            # Commit often enough that a summariser running alongside starts early.
-            if applied % COMMIT_EVERY == 0 or time.monotonic() - last_commit > COMMIT_SECONDS:
+            if applied % RENEW_EVERY == 0:
                 renew(session)
-                session.commit()
-                session.expunge_all()
-                last_commit = time.monotonic()
+            # Each result is committed at once: SQLite has one writer, and a transaction left
+            # open while slow pages are awaited would block a summariser running alongside.
+            session.commit()
+            session.expunge_all()
             bar.advance("pages")
         session.commit()
 

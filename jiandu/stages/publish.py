@@ -27,7 +27,6 @@ EDITIONS = {"md": "md", "html": "html", "txt": "txt"}
 class PublishReport:
     issue_number: int | None = None
     items: int = 0
-    held_unfaithful: int = 0
     source_chars: int = 0
     digest_chars: int = 0
     files: list[str] = field(default_factory=list)
@@ -74,11 +73,9 @@ def publish(rt: Runtime, *, since: date | None = None, until: date | None = None
     end = day_bounds(until + timedelta(days=1), tz) if until else None
     report = PublishReport()
     with rt.sessions.begin() as session:
-        leaders = store.publishable_items(session, since=start, until=end, include_unfaithful=True)
-        if settings.hold_unfaithful:
-            kept = [i for i in leaders if i.summary.faithful is not False]
-            report.held_unfaithful = len(leaders) - len(kept)
-            leaders = kept
+        leaders = store.publishable_items(session, since=start, until=end,
+                                          include_unfaithful=not settings.hold_unfaithful,
+                                          limit=settings.issue_max_stories)
         if not leaders:
             store.record_run(session, "publish", now, report.as_dict())
             return report

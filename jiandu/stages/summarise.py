@@ -23,7 +23,7 @@ from jiandu.settings import Settings
 from models import claims, store
 from models.schema import Item, utcnow
 
-COMMIT_EVERY = 20
+RENEW_EVERY = 20  # results between renewals of this worker's claims
 CLAIM_BATCH = 50  # items a worker claims at once; done well within one lease
 FOLLOW_POLL_SECONDS = 0.25
 
@@ -183,9 +183,9 @@ def summarise_claimed(rt: Runtime, summariser, item_ids: list[int], report: Summ
                 report.prompt_tokens += summary.prompt_tokens
                 report.completion_tokens += summary.completion_tokens
             done += 1
-            if done % COMMIT_EVERY == 0:
+            if done % RENEW_EVERY == 0:
                 renew(session)
-                session.commit()
+            session.commit()  # at once: the write lock is never held while waiting on the LLM
             bar.advance("summaries", len(items))
         session.commit()
 
