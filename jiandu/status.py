@@ -18,6 +18,7 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
         counts = store.count_items_by_status(session)
         week = store.runs_since(session, now - timedelta(days=7))
         latest = store.latest_issue(session)
+        failed_mail = store.failed_deliveries(session)
         polled = [s.last_polled_at for s in sources if s.last_polled_at]
         prompt = sum(r.stats.get("prompt_tokens", 0) for r in week if r.stage == "summarise")
         completion = sum(r.stats.get("completion_tokens", 0) for r in week if r.stage == "summarise")
@@ -40,5 +41,6 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
             "items held (unsupported claims)": counts.get("held", 0),
             "tokens this week": prompt + completion,
             "cost this week (USD)": round(cost, 4),
+            "emails not delivered (failed)": failed_mail,
             "last issue": f"{latest.number} ({latest.issue_date}, {len(latest.items)} stories)" if latest else "none",
         }

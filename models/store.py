@@ -294,6 +294,10 @@ def delivery_for(session: Session, issue: Issue, recipient: str) -> Delivery:
     return delivery
 
 
+def failed_deliveries(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "failed")) or 0
+
+
 def deliveries_of(session: Session, issue: Issue) -> list[Delivery]:
     return list(session.scalars(select(Delivery).where(Delivery.issue_id == issue.id)))
 

@@ -9,13 +9,14 @@ which mail clients use to fold duplicates. Refusals are recorded and retried by 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import make_msgid
 
 from sqlalchemy import select
 
 from jiandu.runtime import Runtime
+from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
 from models import store
 from models.schema import Delivery, Issue, utcnow
@@ -24,14 +25,12 @@ MAX_ATTEMPTS = 8
 
 
 @dataclass
-class DeliveryReport:
+class DeliveryReport(StageReport):
     sent: int = 0
     failed: int = 0
     skipped_already_sent: int = 0
     errors: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def mail_configured(settings: Settings) -> bool:

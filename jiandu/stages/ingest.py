@@ -6,7 +6,7 @@ goes, so a run that dies keeps what it stored and the next run picks up the rest
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -23,6 +23,7 @@ from jiandu.extraction import Extractor
 from jiandu.progress import progress
 from jiandu.records import Extracted, FeedFetch
 from jiandu.runtime import Runtime
+from jiandu.stages.report import StageReport
 from jiandu.urls import canonicalize
 from jiandu.zi import count_zi
 from models import claims, store
@@ -36,7 +37,7 @@ CLAIM_BATCH = 400  # items a worker claims at once: enough hosts to keep every c
 
 
 @dataclass
-class IngestReport:
+class IngestReport(StageReport):
     sources_polled: int = 0
     not_modified: int = 0
     source_errors: int = 0
@@ -49,8 +50,6 @@ class IngestReport:
     skipped: int = 0
     fetch_failures: int = 0
 
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 def is_local(url: str) -> bool:

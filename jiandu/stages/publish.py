@@ -6,7 +6,7 @@ its three editions, and written to JIANDU_HOME/out/. No items: no issue.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,6 +16,7 @@ from jiandu.issue_context import build_context
 from jiandu.records import DigestItem, Publication
 from jiandu.render import render
 from jiandu.runtime import Runtime
+from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
 from models import store
 from models.schema import Issue, Item, utcnow
@@ -24,15 +25,13 @@ EDITIONS = {"md": "md", "html": "html", "txt": "txt"}
 
 
 @dataclass
-class PublishReport:
+class PublishReport(StageReport):
     issue_number: int | None = None
     items: int = 0
     source_chars: int = 0
     digest_chars: int = 0
     files: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def publication_of(settings: Settings) -> Publication:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from jiandu.errors import SummariseError
 from jiandu.progress import progress
 from jiandu.records import ArticleInput, Summary
 from jiandu.runtime import Runtime
+from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
 from models import claims, store
 from models.schema import Item, utcnow
@@ -29,7 +30,7 @@ FOLLOW_POLL_SECONDS = 0.25
 
 
 @dataclass
-class SummariseReport:
+class SummariseReport(StageReport):
     summarised: int = 0
     cache_hits: int = 0
     checked: int = 0  # summaries whose bullets were checked against the article
@@ -43,8 +44,6 @@ class SummariseReport:
     budget_reached: bool = False
     model: str = ""
 
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def make_summariser(settings: Settings):
