@@ -137,3 +137,16 @@ def test_site_build_writes_an_archive_feedparser_reads(published, tmp_path):
     feed = feedparser.parse((tmp_path / "site" / "feed.xml").read_bytes())
     assert feed.bozo == 0
     assert len(feed.entries) == 1 and "第1期" in feed.entries[0].title
+
+
+def test_status_counts_what_was_published_and_what_failed_to_send(published):
+    from jiandu.status import collect_status
+
+    rt, inbox = published
+    inbox.refuse_next = 1
+    deliver_pending(rt)
+    status = collect_status(rt)
+    assert status["sources"] == 1 and status["sources failing"] == 0
+    assert status["items published"] == 8
+    assert status["emails not delivered (failed)"] == 1
+    assert status["last issue"].startswith("1 (")
