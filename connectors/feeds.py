@@ -13,6 +13,7 @@ import codecs
 import json
 import re
 from datetime import datetime, timezone
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -54,7 +55,7 @@ def fetch_feed(client: httpx.Client, url: str, *, etag: str | None = None,
     file:// URL is read from disk (status 0). Other failures raise FetchError subclasses."""
     path = as_local_path(url)
     if path is not None:
-        return _read_local_feed(url, path, max_bytes)
+        return _read_local_feed(url, path, max_bytes, last_modified)
     headers = {"Accept": FEED_ACCEPT}
     if etag:
         headers["If-None-Match"] = etag
@@ -83,16 +84,23 @@ def fetch_feed(client: httpx.Client, url: str, *, etag: str | None = None,
     return parsed
 
 
-def _read_local_feed(url: str, path: Path, max_bytes: int) -> FeedFetch:
+def _read_local_feed(url: str, path: Path, max_bytes: int, last_modified: str | None) -> FeedFetch:
+    """A feed file on disk; its modification time plays Last-Modified, so an unchanged file
+    answers like a 304 and costs no parsing."""
     try:
-        if path.stat().st_size > max_bytes:
+        stat = path.stat()
+        if stat.st_size > max_bytes:
             raise TooLarge(url, max_bytes)
+        modified = formatdate(stat.st_mtime, usegmt=True)
+        if last_modified == modified:
+            return FeedFetch(status=304, url=url, last_modified=modified)
         body = path.read_bytes()
     except OSError as exc:
         raise FetchError(url, f"cannot read feed file: {exc.strerror or exc}") from exc
     parsed = parse_feed(body, url=str(path.resolve()))
     parsed.status = 0
     parsed.url = url
+    parsed.last_modified = modified
     return parsed
 
 

@@ -296,3 +296,16 @@ def test_things_that_are_not_feeds_raise_parse_error(http_server, client, body, 
     with pytest.raises(ParseError) as info:
         fetch_feed(client, http_server.url("/feed"), allow_private=True)
     assert str(info.value).startswith(http_server.url("/feed") + ": not a")
+
+
+def test_an_unchanged_feed_file_is_not_parsed_again(tmp_path, monkeypatch):
+    import connectors.feeds as feeds
+
+    feed = tmp_path / "feed.xml"
+    feed.write_text("<rss version='2.0'><channel><title>t</title><item><title>a</title>"
+                    "<link>http://example.com/a</link></item></channel></rss>", encoding="utf-8")
+    first = feeds.fetch_feed(None, str(feed))
+    assert first.status == 0 and len(first.entries) == 1 and first.last_modified
+    monkeypatch.setattr(feeds, "parse_feed", lambda *a, **k: pytest.fail("parsed again"))
+    again = feeds.fetch_feed(None, str(feed), last_modified=first.last_modified)
+    assert again.status == 304 and again.entries == []

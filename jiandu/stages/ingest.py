@@ -51,7 +51,6 @@ class IngestReport(StageReport):
     fetch_failures: int = 0
 
 
-
 def is_local(url: str) -> bool:
     return url.startswith("file://") or url.startswith("/") or (len(url) > 1 and url[1] == ":")
 
@@ -93,10 +92,8 @@ def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None
     bar = progress()
     bar.start("feeds", len(due))
     with rt.sessions() as session:
-        for done, ((source_id, *_), outcome) in enumerate(
-            bounded_map(poll, due, workers=settings.max_connections,
-                        window=settings.max_connections), start=1
-        ):
+        for (source_id, *_), outcome in bounded_map(poll, due, workers=settings.max_connections,
+                                                    window=settings.max_connections):
             source = session.get(Source, source_id)
             report.sources_polled += 1
             if isinstance(outcome, BaseException):
