@@ -1,6 +1,7 @@
 """Run one measured job in this process and write what it cost to a JSON file.
 
     python -m bench.probe OUT.json plain ingest summarise publish   # the stage functions
+    python -m bench.probe OUT.json plain ingest+summarise publish   # both at once, as `jiandu run`
     python -m bench.probe OUT.json cli run                          # `jiandu run` (the flows)
 
 Peak RSS is this process's own (resource.getrusage), read when the job is done; the Prefect
@@ -27,13 +28,21 @@ def run_plain(stages: list[str]) -> dict:
     from jiandu.stages.publish import publish
     from jiandu.stages.summarise import summarise
 
-    functions = {"ingest": ingest, "summarise": summarise, "publish": publish}
+    from jiandu.stages.pipeline import ingest_and_summarise
+
+    def pipeline(rt) -> dict:  # what `jiandu run` does before publishing: both stages at once
+        ingested, summarised = ingest_and_summarise(rt)
+        return {"ingest": ingested.as_dict(), "summarise": summarised.as_dict()}
+
+    functions = {"ingest": ingest, "summarise": summarise, "publish": publish,
+                 "ingest+summarise": pipeline}
     rt = open_runtime()
     seconds, reports, rss_after = {}, {}, {}
     try:
         for stage in stages:
             began = time.perf_counter()
-            reports[stage] = functions[stage](rt).as_dict()
+            report = functions[stage](rt)
+            reports[stage] = report if isinstance(report, dict) else report.as_dict()
             seconds[stage] = time.perf_counter() - began
             rss_after[stage] = round(peak_rss_mb(), 1)
     finally:

@@ -8,11 +8,12 @@ and rate limits). A per-run token budget stops new requests cleanly; what is lef
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from jiandu.concurrency import bounded_map
 from jiandu.errors import SummariseError
@@ -88,28 +89,11 @@ def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None,
         report.budget_reached = True
         return False
 
-    # Items are claimed a batch at a time, so any number of workers can run this at once.
-    worker = claims.worker_id()
-    lease = timedelta(seconds=settings.claim_lease_seconds)
     bar = progress()
     with rt.sessions() as session:
         # Following an ingest, the amount of work is not known yet.
         bar.start("summaries", None if follow else claims.count_claimable(session, "summarise", now))
-    while within_budget():
-        # Asked before claiming: whatever was stored before the feeder finished is seen below.
-        feeder_done = follow is None or follow()
-        claimed = claims.claim(rt.sessions, "summarise", worker, lease=lease, now=now,
-                               limit=max(CLAIM_BATCH, 4 * settings.llm_max_concurrency))
-        if not claimed:
-            if feeder_done:
-                break
-            time.sleep(FOLLOW_POLL_SECONDS)
-            continue
-        try:
-            summarise_claimed(rt, summariser, claimed, report, now, within_budget,
-                              renew=lambda session: claims.renew(session, claimed, worker, lease))
-        finally:
-            claims.release(rt.sessions, claimed, worker)
+    Summarising(rt, summariser, report, now, within_budget, follow).run()
     bar.finish("summaries")
     report.cost_usd = round(cost_of(settings, report.model, report.prompt_tokens,
                                     report.completion_tokens), 6)
@@ -118,75 +102,115 @@ def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None,
     return report
 
 
-def summarise_claimed(rt: Runtime, summariser, item_ids: list[int], report: SummariseReport,
-                      now: datetime, within_budget, renew) -> None:
-    sections = list(rt.settings.sections)
-    bar = progress()
+class Summarising:
+    """One summarise run: claims work as request slots free up, so the LLM is never left idle
+    waiting for a batch to finish, and any number of workers can run at once."""
 
-    def run(job: tuple[str, ArticleInput]) -> Summary:
-        return summariser.summarise(job[1], sections)
+    def __init__(self, rt: Runtime, summariser, report: SummariseReport, now: datetime,
+                 within_budget: Callable[[], bool], follow: Callable[[], bool] | None):
+        self.rt, self.summariser, self.report, self.now = rt, summariser, report, now
+        self.within_budget, self.follow = within_budget, follow
+        self.sections = list(rt.settings.sections)
+        self.worker = claims.worker_id()
+        self.lease = timedelta(seconds=rt.settings.claim_lease_seconds)
+        self.batch = max(CLAIM_BATCH, 4 * rt.settings.llm_max_concurrency)
+        self.held: set[int] = set()  # claimed and not finished
+        self.in_flight: dict[str, list[int]] = {}  # text hash -> items waiting for its summary
 
-    with rt.sessions() as session:
-        # One request per distinct text, however many items carry it.
-        waiting: dict[str, list[int]] = {}
-        for item in session.scalars(select(Item).where(Item.id.in_(item_ids)).order_by(Item.id)):
-            sha = item.text.sha256
-            cached = store.cached_summary(session, sha, summariser.model,
-                                          summariser.prompt_version)
-            if cached is not None and cached.faithful is not False:
-                attach(item, cached.id)
-                report.cache_hits += 1
-                bar.advance("summaries")
-            else:
-                waiting.setdefault(sha, []).append(item.id)
-        session.commit()
-        session.expunge_all()
+    def run(self) -> None:
+        with self.rt.sessions() as session:
+            try:
+                self._summarise_all(session)
+            finally:
+                session.rollback()
+                claims.release(self.rt.sessions, sorted(self.held), self.worker)
 
-        def articles():
-            for sha, ids in waiting.items():
-                item = session.get(Item, ids[0])
-                yield sha, ArticleInput(
-                    title=item.title or "", text=item.text.content, url=item.url,
-                    section_hint=item.source.section,
-                )
-
-        done = 0
-        workers = max(1, rt.settings.llm_max_concurrency)
-        for (sha, _), outcome in bounded_map(run, articles(), workers=workers,
-                                             keep_going=within_budget):
-            items = [session.get(Item, item_id) for item_id in waiting[sha]]
-            if isinstance(outcome, BaseException):
-                retry = not isinstance(outcome, SummariseError) or outcome.retryable
-                reason = str(outcome) if isinstance(outcome, SummariseError) else (
-                    f"{type(outcome).__name__}: {outcome}")
-                for item in items:
-                    store.mark_failed(item, "summarise", reason, now, retry=retry)
-                report.failed += len(items)
-            else:
-                summary = normalise(outcome, sections)
-                row = store.store_summary(session, sha, summary)
-                for item in items:
-                    attach(item, row.id)
-                    if summary.faithful is False and rt.settings.hold_unfaithful:
-                        # Stored and shown, kept out of issues, asked again on a later run.
-                        store.mark_failed(item, "summarise",
-                                          "unsupported claims: " + "; ".join(summary.unsupported),
-                                          now, status="held")
-                report.checked += summary.faithful is not None
-                if summary.faithful is False:
-                    report.unfaithful += len(items)
+    def _jobs(self, session: Session) -> Iterator[tuple[str, ArticleInput]]:
+        """Articles to summarise, claimed a batch at a time as they are asked for; one request
+        per distinct text however many items carry it; cached summaries attached on the way."""
+        while self.within_budget():
+            # Asked before claiming: whatever was stored before the feeder finished is seen below.
+            feeder_done = self.follow is None or self.follow()
+            claimed = claims.claim(self.rt.sessions, "summarise", self.worker, lease=self.lease,
+                                   now=self.now, limit=self.batch)
+            if not claimed:
+                if feeder_done:
+                    return
+                time.sleep(FOLLOW_POLL_SECONDS)
+                continue
+            self.held.update(claimed)
+            jobs = []
+            for item in list(session.scalars(select(Item).where(Item.id.in_(claimed)))):
+                sha = item.text.sha256
+                cached = store.cached_summary(session, sha, self.summariser.model,
+                                              self.summariser.prompt_version)
+                if cached is not None and cached.faithful is not False:
+                    attach(item, cached.id)
+                    self._finished(session, item)
+                    self.report.cache_hits += 1
+                    progress().advance("summaries")
+                elif sha in self.in_flight:
+                    self.in_flight[sha].append(item.id)
                 else:
-                    report.summarised += len(items)
-                report.requests += summary.requests
-                report.repairs += summary.repairs
-                report.prompt_tokens += summary.prompt_tokens
-                report.completion_tokens += summary.completion_tokens
-            done += 1
+                    self.in_flight[sha] = [item.id]
+                    jobs.append((sha, ArticleInput(title=item.title or "", text=item.text.content,
+                                                   url=item.url, section_hint=item.source.section)))
+            session.commit()
+            yield from jobs
+
+    def _summarise_all(self, session: Session) -> None:
+        workers = max(1, self.rt.settings.llm_max_concurrency)
+
+        def request(job: tuple[str, ArticleInput]) -> Summary:
+            return self.summariser.summarise(job[1], self.sections)
+
+        for done, ((sha, _), outcome) in enumerate(
+                bounded_map(request, self._jobs(session), workers=workers,
+                            keep_going=self.within_budget), start=1):
+            items = [session.get(Item, item_id) for item_id in self.in_flight.pop(sha)]
+            self._record(session, sha, items, outcome)
+            for item in items:
+                self._finished(session, item)
             if done % RENEW_EVERY == 0:
-                renew(session)
+                claims.renew(session, sorted(self.held), self.worker, self.lease)
             session.commit()  # at once: the write lock is never held while waiting on the LLM
-            bar.advance("summaries", len(items))
-        session.commit()
+            if done % RENEW_EVERY == 0:
+                session.expunge_all()  # texts already summarised need not stay in memory
+            progress().advance("summaries", len(items))
+
+    def _record(self, session: Session, sha: str, items: list[Item],
+                outcome: Summary | BaseException) -> None:
+        report, now = self.report, self.now
+        if isinstance(outcome, BaseException):
+            retry = not isinstance(outcome, SummariseError) or outcome.retryable
+            reason = str(outcome) if isinstance(outcome, SummariseError) else (
+                f"{type(outcome).__name__}: {outcome}")
+            for item in items:
+                store.mark_failed(item, "summarise", reason, now, retry=retry)
+            report.failed += len(items)
+            return
+        summary = normalise(outcome, self.sections)
+        row = store.store_summary(session, sha, summary)
+        for item in items:
+            attach(item, row.id)
+            if summary.faithful is False and self.rt.settings.hold_unfaithful:
+                # Stored and shown, kept out of issues, asked again on a later run.
+                store.mark_failed(item, "summarise",
+                                  "unsupported claims: " + "; ".join(summary.unsupported),
+                                  now, status="held")
+        report.checked += summary.faithful is not None
+        if summary.faithful is False:
+            report.unfaithful += len(items)
+        else:
+            report.summarised += len(items)
+        report.requests += summary.requests
+        report.repairs += summary.repairs
+        report.prompt_tokens += summary.prompt_tokens
+        report.completion_tokens += summary.completion_tokens
+
+    def _finished(self, session: Session, item: Item) -> None:
+        item.claimed_by = item.claimed_until = None
+        self.held.discard(item.id)
 
 
 def attach(item: Item, summary_id: int) -> None:
