@@ -3,6 +3,8 @@ and whether it met its target (targets are reported, never asserted)."""
 
 from __future__ import annotations
 
+import os
+
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -185,7 +187,9 @@ def new_items(ctx: Context) -> list[dict]:
             b = bounds(feeds=feeds, pages=counts.get("pages", 0), llm_requests=llm_requests,
                        world=world, page_costs=page_costs, connections=cfg.connections,
                        per_host=cfg.per_host, sites=cfg.feeds, llm_latency=cfg.llm_latency,
-                       llm_concurrency=cfg.llm_concurrency)
+                       llm_concurrency=cfg.llm_concurrency,
+                       # jiandu extracts in one worker process per core (jiandu.extraction)
+                       cores_used=os.cpu_count() or 1)
             largest = b.largest[1]
             result = row(label, items=cfg.items, wall_s=job.wall, startup_s=startup_s, work_s=work,
                          bounds=b.as_dict(), ratio=(work / largest) if largest else None,
