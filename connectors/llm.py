@@ -35,9 +35,9 @@ import templates
 from jiandu.errors import SummariseError
 from jiandu.faithfulness import check_bullets
 from jiandu.ratelimit import RateLimiter
-from jiandu.zi import count_zi
 from jiandu.records import ArticleInput, Summary
 from jiandu.tokens import count_tokens, split_for_budget
+from jiandu.zi import count_zi
 
 PROMPTS_DIR = Path(templates.__file__).parent / "prompts"
 RETRYABLE_STATUS = {408, 409, 429} | set(range(500, 600))

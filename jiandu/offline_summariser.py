@@ -20,8 +20,8 @@ from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 from sumy.summarizers.text_rank import TextRankSummarizer
 
 from jiandu.errors import SummariseError
-from jiandu.zi import ZI, count_zi
 from jiandu.records import ArticleInput, Summary
+from jiandu.zi import ZI, count_zi
 
 BULLETS = 3
 MIN_ZI, TARGET_ZI, MAX_ZI = 10, 60, 150
