@@ -4,6 +4,7 @@ commands that run no flow answer from the database. Real HTTP, real SQLite."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -110,3 +111,30 @@ def test_every_command_has_help():
 
     for path, sub in walk(command):
         assert (sub.help or "").strip(), f"jiandu {' '.join(path)} has no help text"
+
+
+def test_opml_import_skips_what_is_there_and_exports_back(tmp_path):
+    from connectors.opml import read_opml
+    from tests.support.world import FIXTURES
+
+    opml = next((FIXTURES / "opml").glob("*.opml"))
+    feeds = read_opml(opml)
+    def counts(output: str) -> dict[str, int]:
+        return {name: int(n) for name, n in re.findall(r"(added|already there)\W+(\d+)", output)}
+
+    assert counts(jiandu("source", "import-opml", str(opml)).output) == {
+        "added": len(feeds), "already there": 0}
+    assert counts(jiandu("source", "import-opml", str(opml)).output) == {
+        "added": 0, "already there": len(feeds)}
+    out = tmp_path / "back.opml"
+    jiandu("source", "export-opml", str(out))
+    assert {f.url for f in read_opml(out)} == {f.url for f in feeds}
+
+
+def test_importing_saved_links_twice_adds_nothing():
+    from tests.support.world import FIXTURES
+
+    notes = FIXTURES / "saved" / "seed000_markdown_note.md"
+    first = jiandu("links", "import", str(notes)).output
+    assert "12 new of 12" in first
+    assert "0 new of 12" in jiandu("links", "import", str(notes)).output
