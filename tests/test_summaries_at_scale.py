@@ -7,7 +7,6 @@ requests in flight never exceed the limit; a re-run sends nothing."""
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import Counter
 from datetime import timedelta

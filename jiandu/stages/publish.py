@@ -21,7 +21,7 @@ from jiandu.settings import Settings
 from models import store
 from models.schema import Issue, Item, utcnow
 
-EDITIONS = {"md": "md", "html": "html", "txt": "txt"}
+EDITIONS = ("md", "html", "txt")
 
 
 @dataclass

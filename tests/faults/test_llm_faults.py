@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 
 from connectors.llm import LLMSummariser
-from jiandu.stages.ingest import ingest
 from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
 from models import store

@@ -25,7 +25,6 @@ from tests.faults.support import (
     add_feed,
     article,
     article_html,
-    closed_port,
     fault_runtime,
     items_of,
     now_utc,

@@ -16,7 +16,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from jiandu.settings import get_settings
 from jiandu.site_export import export_site
 from jiandu.stages.deliver import deliver_pending
 from jiandu.stages.ingest import ingest
