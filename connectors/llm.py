@@ -239,6 +239,14 @@ class LLMSummariser:
         if not article.text.strip():
             raise SummariseError(f"no text to summarise for {article.url or article.title!r}", retryable=False)
         tally = _Tally()
+        try:
+            return self._summarise(article, sections, tally)
+        except SummariseError as error:
+            # A failure still cost what its requests cost: the run's accounts include it.
+            error.spent(tally.prompt_tokens, tally.completion_tokens, tally.requests)
+            raise
+
+    def _summarise(self, article: ArticleInput, sections: list[str], tally: _Tally) -> Summary:
         schema_text = json.dumps(summary_schema(sections), ensure_ascii=False, separators=(",", ":")) if self.response_format == "json_object" else None
         context = {
             "title": article.title,

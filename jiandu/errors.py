@@ -27,3 +27,9 @@ class SummariseError(JianduError):
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        self.prompt_tokens = self.completion_tokens = self.requests = 0
+
+    def spent(self, prompt_tokens: int, completion_tokens: int, requests: int) -> None:
+        """Record what the failed attempt cost, for the run's token and request counts."""
+        self.prompt_tokens, self.completion_tokens = prompt_tokens, completion_tokens
+        self.requests = requests

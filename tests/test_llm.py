@@ -224,3 +224,20 @@ def test_validation_names_what_is_wrong(answer, problem):
     assert validate_answer(json.dumps(good), None, SECTIONS)[1] is None
     parsed, found = validate_answer(json.dumps({**good, **answer}), None, SECTIONS)
     assert parsed is None and problem in found
+
+
+def test_a_failed_summary_still_reports_what_it_cost():
+    """Requests and tokens spent on an answer that never became valid are counted."""
+    from tests.support.llm_server import LLMServer, truncated_json
+
+    with LLMServer(truncated_json) as server:
+        summariser = LLMSummariser(base_url=server.base_url, api_key="k", model="m",
+                                   backoff_base=0.01, max_total_wait=1)
+        with pytest.raises(SummariseError) as failed:
+            summariser.summarise(ArticleInput(title="t", text=ARTICLE_FOR_COST), ["其他"])
+    assert failed.value.requests == 2  # the answer and one repair
+    assert failed.value.prompt_tokens > 0 and failed.value.completion_tokens > 0
+
+
+ARTICLE_FOR_COST = ("OpenAI 于 2024 年 9 月发布了 o1 推理模型。该模型在回答之前会先进行较长时间的推理，"
+                    "在数学和编程题上的成绩明显提高。公司表示 o1-mini 的价格比 o1-preview 低 80%。") * 3

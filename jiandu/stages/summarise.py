@@ -188,6 +188,10 @@ class Summarising:
             for item in items:
                 store.mark_failed(item, "summarise", reason, now, retry=retry)
             report.failed += len(items)
+            if isinstance(outcome, SummariseError):
+                report.requests += outcome.requests
+                report.prompt_tokens += outcome.prompt_tokens
+                report.completion_tokens += outcome.completion_tokens
             return
         summary = normalise(outcome, self.sections)
         row = store.store_summary(session, sha, summary)
