@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.schema import Item, utcnow
+from models.schema import Item, Source, utcnow
 
 STAGES = ("fetch", "summarise")
 
@@ -122,3 +122,49 @@ def _set_claims(session: Session, item_ids: Sequence[int], worker: str,
         )
         changed += result.rowcount
     return changed
+
+
+# Sources ---------------------------------------------------------------------------------------
+
+
+def claim_due_feeds(sessions: sessionmaker[Session], worker: str, *, limit: int,
+                    lease: timedelta, now: datetime,
+                    clock: Callable[[], datetime] = utcnow) -> list[int]:
+    """Claim up to `limit` feeds that are due for a poll, as items are claimed: one statement,
+    SKIP LOCKED on PostgreSQL, the lease itself on SQLite. Their ids, ascending."""
+    moment = clock()
+    candidates = (
+        select(Source.id)
+        .where(Source.kind == "feed", Source.enabled.is_(True),
+               or_(Source.next_check_at.is_(None), Source.next_check_at <= now),
+               or_(Source.claimed_until.is_(None), Source.claimed_until < moment))
+        .order_by(Source.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    statement = (
+        update(Source)
+        .where(Source.id.in_(candidates))
+        .values(claimed_by=worker, claimed_until=moment + lease)
+        .returning(Source.id)
+        .execution_options(synchronize_session=False)
+    )
+    with sessions.begin() as session:
+        return sorted(session.scalars(statement))
+
+
+def release_feed(source: Source) -> None:
+    """The poll of this feed is recorded: its claim ends with the same commit."""
+    source.claimed_by = source.claimed_until = None
+
+
+def release_feeds(sessions: sessionmaker[Session], source_ids: Sequence[int], worker: str) -> None:
+    """Give back this worker's claims on feeds it did not get to record (a run cut short)."""
+    with sessions.begin() as session:
+        session.execute(
+            update(Source)
+            .where(Source.id.in_(list(source_ids)), Source.claimed_by == worker)
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )

@@ -85,6 +85,8 @@ class Source(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     warning: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))  # the worker polling it now
+    claimed_until: Mapped[datetime | None]
 
     items: Mapped[list[Item]] = relationship(back_populates="source")
 

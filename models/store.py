@@ -45,17 +45,6 @@ def list_sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).order_by(Source.id)))
 
 
-def due_feeds(session: Session, now: datetime) -> list[Source]:
-    return list(
-        session.scalars(
-            select(Source)
-            .where(Source.kind == "feed", Source.enabled.is_(True))
-            .where(or_(Source.next_check_at.is_(None), Source.next_check_at <= now))
-            .order_by(Source.id)
-        )
-    )
-
-
 def links_source(session: Session, url: str, name: str) -> Source:
     source, _ = add_source(session, kind="links", url=url, name=name)
     return source

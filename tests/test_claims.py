@@ -110,6 +110,28 @@ def test_an_expired_lease_lets_another_worker_take_the_items(sessions):
         assert set(session.scalars(select(Item.claimed_by))) == {"alive"}
 
 
+def test_a_due_feed_is_polled_by_one_worker_until_its_claim_ends(sessions):
+    with sessions.begin() as session:
+        for n in range(3):
+            session.add(Source(kind="feed", url=f"http://example.com/{n}.xml", enabled=True,
+                               error_count=0))
+        session.add(Source(kind="feed", url="http://example.com/off.xml", enabled=False,
+                           error_count=0))
+        session.add(Source(kind="links", url="/notes.md", enabled=True, error_count=0))
+    start = datetime.now(timezone.utc)
+    first = claims.claim_due_feeds(sessions, "a", limit=100, lease=LEASE, now=NOW,
+                                   clock=clock_at(start))
+    assert len(first) == 3  # the enabled feeds only
+    assert claims.claim_due_feeds(sessions, "b", limit=100, lease=LEASE, now=NOW,
+                                  clock=clock_at(start)) == []
+    claims.release_feeds(sessions, first[:1], "a")
+    assert claims.claim_due_feeds(sessions, "b", limit=100, lease=LEASE, now=NOW,
+                                  clock=clock_at(start)) == first[:1]
+    after = clock_at(start + LEASE + timedelta(seconds=1))
+    assert claims.claim_due_feeds(sessions, "c", limit=100, lease=LEASE, now=NOW,
+                                  clock=after) == first
+
+
 def test_renew_keeps_the_claim_and_release_gives_it_back(sessions):
     ids = add_items(sessions, 4)
     start = datetime.now(timezone.utc)

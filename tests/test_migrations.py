@@ -130,3 +130,17 @@ def test_jiandu_db_upgrade_migrates_the_configured_database(kind, request, tmp_p
         assert differences(engine) == []
     finally:
         engine.dispose()
+
+
+def test_upgrade_from_the_claim_index_revision_adds_source_claims(engine):
+    from sqlalchemy import inspect
+
+    migrate.upgrade(engine, "0002_claim_index")
+    add_rows(engine)
+    assert "claimed_by" not in {c["name"] for c in inspect(engine).get_columns("sources")}
+    migrate.upgrade(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("sources")}
+    assert {"claimed_by", "claimed_until"} <= columns
+    assert differences(engine) == []
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM items")).scalar() == 1

@@ -34,6 +34,7 @@ STORY_WINDOW = timedelta(days=14)  # near-duplicates are looked for among this r
 RENEW_EVERY = 50  # results between renewals of this worker's claims
 GENERIC_TITLE_ZI = 4  # link texts shorter than this are not titles
 CLAIM_BATCH = 400  # items a worker claims at once: enough hosts to keep every connection busy
+FEED_CLAIM_BATCH = 10_000  # feeds one run polls at most; any more wait for the next run
 
 
 @dataclass
@@ -77,10 +78,16 @@ def ingest(rt: Runtime, *, now: datetime | None = None) -> IngestReport:
 
 def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None:
     settings = rt.settings
-    with rt.sessions() as session:
-        due = [(s.id, s.url, s.etag, s.last_modified) for s in store.due_feeds(session, now)]
-    if not due:
+    # Due feeds are claimed, so workers running ingest at once never poll the same feed.
+    worker = claims.worker_id()
+    lease = timedelta(seconds=settings.claim_lease_seconds)
+    claimed = claims.claim_due_feeds(rt.sessions, worker, limit=FEED_CLAIM_BATCH, lease=lease,
+                                     now=now)
+    if not claimed:
         return
+    with rt.sessions() as session:
+        due = [(s.id, s.url, s.etag, s.last_modified)
+               for s in session.scalars(select(Source).where(Source.id.in_(claimed)))]
 
     def poll(job: tuple[int, str, str | None, str | None]) -> FeedFetch:
         _, url, etag, last_modified = job
@@ -91,20 +98,23 @@ def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None
 
     bar = progress()
     bar.start("feeds", len(due))
-    with rt.sessions() as session:
-        for (source_id, *_), outcome in bounded_map(poll, due, workers=settings.max_connections,
-                                                    window=settings.max_connections):
-            source = session.get(Source, source_id)
-            report.sources_polled += 1
-            if isinstance(outcome, BaseException):
-                record_feed_error(source, outcome, now)
-                report.source_errors += 1
-            else:
-                report.new_items += record_feed(session, source, outcome, now)
-                report.not_modified += outcome.status == 304
-            session.commit()  # never hold the write lock while waiting on the network
-            bar.advance("feeds")
-        session.commit()
+    try:
+        with rt.sessions() as session:
+            for (source_id, *_), outcome in bounded_map(poll, due, workers=settings.max_connections,
+                                                        window=settings.max_connections):
+                source = session.get(Source, source_id)
+                report.sources_polled += 1
+                if isinstance(outcome, BaseException):
+                    record_feed_error(source, outcome, now)
+                    report.source_errors += 1
+                else:
+                    report.new_items += record_feed(session, source, outcome, now)
+                    report.not_modified += outcome.status == 304
+                claims.release_feed(source)
+                session.commit()  # never hold the write lock while waiting on the network
+                bar.advance("feeds")
+    finally:
+        claims.release_feeds(rt.sessions, claimed, worker)
     bar.finish("feeds")
 
 
