@@ -265,7 +265,9 @@ def run_flow(name: str, **parameters) -> dict:
     from jiandu.cli_progress import RichProgress
     from jiandu.progress import set_reporter
 
-    settings()  # fail on bad settings before paying for Prefect's start-up
+    # Fail on bad settings or an unreachable database at once, not after Prefect's start-up
+    # and its task retries.
+    runtime().close()
     import flows  # noqa: F401  (prepares Prefect's environment)
     from flows import pipeline
     from flows.runner import quiet_flow_run

@@ -64,6 +64,8 @@ CASES = [
          env={"JIANDU_CONFIG": "missing.toml"}),
     Case("unreachable database", ["source", "list"], ["JIANDU_DATABASE_URL", "127.0.0.1:1"],
          env={"JIANDU_DATABASE_URL": "postgresql://127.0.0.1:1/x"}),
+    Case("unreachable database, a command that runs a flow", ["run"],
+         ["JIANDU_DATABASE_URL", "127.0.0.1:1"], env={"JIANDU_DATABASE_URL": "postgresql://127.0.0.1:1/x"}),
     Case("database URL that is not one", ["source", "list"], ["JIANDU_DATABASE_URL", "not-a-url"],
          env={"JIANDU_DATABASE_URL": "not-a-url"}),
     Case("bad setting in the environment", ["config"], ["JIANDU_TIMEZONE", "Mars/Olympus"],
