@@ -78,19 +78,27 @@ def claim(sessions: sessionmaker[Session], stage: str, worker: str, *, limit: in
     measured with `clock`, since a run can outlast a lease.
     """
     moment = clock()
+    return _claim_rows(sessions, Item, [wanted(stage, now), lease_free(moment)], worker,
+                       limit=limit, until=moment + lease)
+
+
+def _claim_rows(sessions: sessionmaker[Session], model: type[Item] | type[Source],
+                conditions: list[ColumnElement[bool]], worker: str, *, limit: int,
+                until: datetime) -> list[int]:
+    """The one claiming statement (see the module docstring), for items or sources."""
     candidates = (
-        select(Item.id)
-        .where(wanted(stage, now), lease_free(moment))
-        .order_by(Item.id)
+        select(model.id)
+        .where(*conditions)
+        .order_by(model.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
     statement = (
-        update(Item)
-        .where(Item.id.in_(candidates))
-        .values(claimed_by=worker, claimed_until=moment + lease)
-        .returning(Item.id)
+        update(model)
+        .where(model.id.in_(candidates))
+        .values(claimed_by=worker, claimed_until=until)
+        .returning(model.id)
         .execution_options(synchronize_session=False)
     )
     with sessions.begin() as session:
@@ -133,25 +141,10 @@ def claim_due_feeds(sessions: sessionmaker[Session], worker: str, *, limit: int,
     """Claim up to `limit` feeds that are due for a poll, as items are claimed: one statement,
     SKIP LOCKED on PostgreSQL, the lease itself on SQLite. Their ids, ascending."""
     moment = clock()
-    candidates = (
-        select(Source.id)
-        .where(Source.kind == "feed", Source.enabled.is_(True),
-               or_(Source.next_check_at.is_(None), Source.next_check_at <= now),
-               or_(Source.claimed_until.is_(None), Source.claimed_until < moment))
-        .order_by(Source.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    statement = (
-        update(Source)
-        .where(Source.id.in_(candidates))
-        .values(claimed_by=worker, claimed_until=moment + lease)
-        .returning(Source.id)
-        .execution_options(synchronize_session=False)
-    )
-    with sessions.begin() as session:
-        return sorted(session.scalars(statement))
+    due = [Source.kind == "feed", Source.enabled.is_(True),
+           or_(Source.next_check_at.is_(None), Source.next_check_at <= now),
+           or_(Source.claimed_until.is_(None), Source.claimed_until < moment)]
+    return _claim_rows(sessions, Source, due, worker, limit=limit, until=moment + lease)
 
 
 def release_feed(source: Source) -> None:
