@@ -15,7 +15,7 @@ from rich.console import Console
 from bench import report
 from bench.harness import JobFailed, Workspace
 from bench.scenarios import SCENARIOS, Config, Context, scaled
-from tests.support.llm_server import LLMServer
+from jiandu.testing.llm_server import LLMServer
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -13,7 +13,7 @@ from pathlib import Path
 from bench.bounds import bounds, extraction_seconds
 from bench.harness import JobResult, PrefectServer, Workspace
 from bench.world import STALL_PATH, Sites, World
-from tests.support.llm_server import LLMServer
+from jiandu.testing.llm_server import LLMServer
 
 PYTHON = sys.executable
 
@@ -87,7 +87,7 @@ class Context:
 def add_sources(home: Path, urls: list[str]) -> None:
     from jiandu.runtime import open_runtime
     from jiandu.settings import Settings
-    from models import store
+    from jiandu.models import store
 
     rt = open_runtime(Settings(home=home))
     try:

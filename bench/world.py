@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from connectors.pages import decode_html
+from jiandu.connectors.pages import decode_html
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pages"
 VOWELS = "aeiou"

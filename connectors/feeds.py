@@ -25,8 +25,8 @@ import httpx
 import lxml.html
 from lxml import etree
 
-from connectors.errors import FetchError, HTTPStatusError, ParseError, TooLarge
-from connectors.http import as_local_path, fetch
+from jiandu.connectors.errors import FetchError, HTTPStatusError, ParseError, TooLarge
+from jiandu.connectors.http import as_local_path, fetch
 from jiandu.records import FeedEntry, FeedFetch
 from jiandu.urls import item_key
 

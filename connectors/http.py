@@ -25,7 +25,7 @@ from urllib.request import url2pathname
 import brotli
 import httpx
 
-from connectors.errors import (
+from jiandu.connectors.errors import (
     BlockedAddress,
     FetchError,
     HTTPStatusError,

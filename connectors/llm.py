@@ -31,7 +31,7 @@ import jinja2
 import openai
 from pydantic import BaseModel, Field, ValidationError
 
-import templates
+from jiandu.templates import PROMPTS_DIR
 from jiandu.errors import SummariseError
 from jiandu.faithfulness import check_bullets
 from jiandu.ratelimit import RateLimiter
@@ -39,7 +39,7 @@ from jiandu.records import ArticleInput, Summary
 from jiandu.tokens import count_tokens, split_for_budget
 from jiandu.zi import count_zi
 
-PROMPTS_DIR = Path(templates.__file__).parent / "prompts"
+
 RETRYABLE_STATUS = {408, 409, 429} | set(range(500, 600))
 # Tokens kept free in every prompt for a repair or regeneration message appended to it.
 FOLLOW_UP_RESERVE = 300

@@ -20,9 +20,9 @@ from charset_normalizer import from_bytes
 from charset_normalizer.md import mess_ratio
 from trafilatura.utils import load_html
 
-from connectors.errors import BlockedAddress, FetchError, ParseError, TooLarge, UnsupportedContent
-from connectors.feeds import normalise_encoding
-from connectors.http import as_local_path, fetch
+from jiandu.connectors.errors import BlockedAddress, FetchError, ParseError, TooLarge, UnsupportedContent
+from jiandu.connectors.feeds import normalise_encoding
+from jiandu.connectors.http import as_local_path, fetch
 from jiandu.records import Extracted, PageFetch
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})

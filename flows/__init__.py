@@ -1,6 +1,7 @@
 """Prefect flows over jiandu's stages.
 
-Importing this package prepares Prefect's environment before Prefect itself is imported:
+`prepare_prefect_environment` must be called before Prefect itself is imported (where a flow
+is run or served, never at import time, so a bad jiandu.toml cannot break an import):
 its state lives under JIANDU_HOME (so its database migrates once, not every run), telemetry is
 off (there is no network to send it to), and its logs stay out of the user's way.
 """
@@ -22,12 +23,3 @@ def prepare_prefect_environment(home: Path) -> None:
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
-
-
-def _home() -> Path:
-    from jiandu.settings import get_settings
-
-    return get_settings().home
-
-
-prepare_prefect_environment(_home())

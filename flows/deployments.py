@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
-from flows.pipeline import ingest_and_summarise_flow, pipeline_flow, publish_flow
+from jiandu.flows.pipeline import ingest_and_summarise_flow, pipeline_flow, publish_flow
 from jiandu.settings import Settings
 
 

@@ -73,7 +73,7 @@ def _publish_and_deliver(since: date | None, until: date | None) -> dict:
     report = publish_task(since, until)
     _table("publish-report", report, "The issue made by this run")
     if report.get("issue_number"):
-        from models import store
+        from jiandu.models import store
 
         rt = open_runtime()
         try:

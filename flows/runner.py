@@ -11,7 +11,7 @@ import httpx
 
 def running_server() -> str | None:
     """The API of the server a `jiandu serve` on this home started, if it answers."""
-    from flows.serve import running_server_file
+    from jiandu.flows.serve import running_server_file
 
     if os.environ.get("PREFECT_API_URL"):
         return None

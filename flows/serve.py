@@ -145,7 +145,9 @@ def _exit_on_sigterm(signum, frame) -> None:  # noqa: ANN001
 
 def serve_schedules(settings: Settings) -> None:
     """Serve jiandu's deployments until Ctrl-C or SIGTERM; start a local server if none is set."""
-    import flows  # noqa: F401  (Prefect's environment under JIANDU_HOME, before Prefect loads)
+    from jiandu.flows import prepare_prefect_environment
+
+    prepare_prefect_environment(settings.home)  # before Prefect is imported
 
     # Flow runs are subprocesses started wherever; they must find the same home and config.
     os.environ["JIANDU_HOME"] = str(settings.home.resolve())
@@ -176,7 +178,7 @@ def _serve(settings: Settings) -> None:
     from prefect import serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.deployments import build_deployments
+    from jiandu.flows.deployments import build_deployments
 
     # Prefect's own SIGTERM handler calls an async stop without awaiting it; harmless here (nothing
     # to pause), but it would print a RuntimeWarning on every clean shutdown.

@@ -118,7 +118,7 @@ def source_add(
     section: Optional[str] = typer.Option(None, "--section", help="Section its items go to by default."),
 ) -> None:
     """Follow a feed (RSS, Atom, RDF or JSON Feed)."""
-    from models import store
+    from jiandu.models import store
 
     url = source_location(location)
     section = check_section(section)
@@ -132,7 +132,7 @@ def source_add(
 @source_app.command("list")
 def source_list() -> None:
     """Sources with their polling state: last status, errors, next check."""
-    from models import store
+    from jiandu.models import store
 
     rt = runtime()
     table = Table(title="Sources")
@@ -156,8 +156,8 @@ def _when(moment: Optional[datetime]) -> str:
 @source_app.command("import-opml")
 def source_import_opml(file: Path = typer.Argument(..., help="An OPML file exported by a reader.")) -> None:
     """Follow every feed in an OPML file; categories that match a section become its section."""
-    from connectors.opml import read_opml
-    from models import store
+    from jiandu.connectors.opml import read_opml
+    from jiandu.models import store
 
     feeds = read_opml(file)
     sections = set(settings().sections)
@@ -186,8 +186,8 @@ def source_import_opml(file: Path = typer.Argument(..., help="An OPML file expor
 @source_app.command("export-opml")
 def source_export_opml(file: Path = typer.Argument(..., help="Where to write the OPML file.")) -> None:
     """Write every followed feed to an OPML file."""
-    from connectors.opml import OpmlFeed, write_opml
-    from models import store
+    from jiandu.connectors.opml import OpmlFeed, write_opml
+    from jiandu.models import store
 
     rt = runtime()
     with rt.sessions() as session:
@@ -208,7 +208,7 @@ def links_add(
     """Save links to read in the next run."""
     from jiandu.records import SavedRecord
     from jiandu.urls import item_key
-    from models import store
+    from jiandu.models import store
 
     records = []
     for value in urls:
@@ -231,8 +231,8 @@ def links_import(
     section: Optional[str] = typer.Option(None, "--section", help="Section their items go to by default."),
 ) -> None:
     """Import saved links and clippings from files (importing the same file twice adds nothing)."""
-    from connectors.savedlinks import read_saved_file
-    from models import store
+    from jiandu.connectors.savedlinks import read_saved_file
+    from jiandu.models import store
 
     section = check_section(section)
     parsed = []
@@ -253,7 +253,7 @@ def links_import(
 
 
 def _now() -> datetime:
-    from models.schema import utcnow
+    from jiandu.models.schema import utcnow
 
     return utcnow()
 
@@ -268,9 +268,11 @@ def run_flow(name: str, **parameters) -> dict:
     # Fail on bad settings or an unreachable database at once, not after Prefect's start-up
     # and its task retries.
     runtime().close()
-    import flows  # noqa: F401  (prepares Prefect's environment)
-    from flows import pipeline
-    from flows.runner import quiet_flow_run
+    from jiandu.flows import prepare_prefect_environment
+
+    prepare_prefect_environment(settings().home)  # before Prefect is imported
+    from jiandu.flows import pipeline
+    from jiandu.flows.runner import quiet_flow_run
 
     flow = {"ingest": pipeline.ingest_flow, "summarise": pipeline.summarise_flow,
             "publish": pipeline.publish_flow, "pipeline": pipeline.pipeline_flow}[name]
@@ -338,7 +340,7 @@ def items_export(
 ) -> None:
     """Export every item: source, url, status, error, text, 字 count, summary, tokens, faithfulness."""
     from jiandu.export import item_record
-    from models import store
+    from jiandu.models import store
 
     if format != "jsonl":
         raise InputError(f"--format: unknown format {format!r}; supported: jsonl")
@@ -356,7 +358,7 @@ def items_export(
 @issue_app.command("list")
 def issue_list() -> None:
     """Every published issue."""
-    from models import store
+    from jiandu.models import store
 
     rt = runtime()
     table = Table(title="Issues")
@@ -379,7 +381,7 @@ def issue_show(
     format: str = typer.Option("md", "--format", help="md, html or txt."),
 ) -> None:
     """Print an issue in one of its editions."""
-    from models import store
+    from jiandu.models import store
 
     if format not in ("md", "html", "txt"):
         raise InputError(f"--format: unknown format {format!r}; use md, html or txt")
@@ -461,7 +463,7 @@ def site_build(out: Path = typer.Argument(..., metavar="DIR", help="Folder to wr
 @app.command()
 def serve() -> None:
     """Run the schedules (ingest hourly, publish daily) until Ctrl-C."""
-    from flows.serve import serve_schedules
+    from jiandu.flows.serve import serve_schedules
 
     serve_schedules(settings())
 

@@ -7,9 +7,11 @@ summarise and publish, and says where the issue is. Running it again adds nothin
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# Shipped as package data (jiandu.examples), so the demo runs from an installed wheel too.
+EXAMPLES = Path(str(files("jiandu.examples")))
 
 
 SECTIONS = {"ai-weekly.xml": "产业资讯", "lab-notes.atom": "技术教程"}
@@ -34,7 +36,7 @@ def main() -> None:
     from jiandu.cli import app, console
     from jiandu.runtime import open_runtime
     from jiandu.stages.publish import edition_path
-    from models import store
+    from jiandu.models import store
 
     for command in demo_commands():
         console.rule(f"jiandu {' '.join(Path(a).name if '/' in a else a for a in command)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.schema import Item
+from jiandu.models.schema import Item
 
 
 def _iso(moment) -> str | None:

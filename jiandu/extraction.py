@@ -9,7 +9,7 @@ import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 
-from connectors.pages import extract_page
+from jiandu.connectors.pages import extract_page
 from jiandu import dedup
 from jiandu.records import Extracted, PageFetch
 

@@ -13,7 +13,7 @@ import re
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from templates import TEMPLATES_DIR
+from jiandu.templates import TEMPLATES_DIR
 
 FORMATS = {"md": "issue.md.j2", "html": "issue.html.j2", "txt": "issue.txt.j2"}
 

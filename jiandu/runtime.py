@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiandu.settings import Settings, get_settings
-from models.db import init_db, make_engine, session_factory
+from jiandu.models.db import init_db, make_engine, session_factory
 
 
 @dataclass

@@ -9,7 +9,7 @@ from jiandu.render import render_body_html
 from jiandu.runtime import Runtime
 from jiandu.site import SiteIssue, build_site
 from jiandu.stages.publish import stored_issue_context
-from models import store
+from jiandu.models import store
 
 
 def export_site(rt: Runtime, out_dir: Path) -> list[Path]:

@@ -7,8 +7,8 @@ from typing import Any
 
 from jiandu.runtime import Runtime
 from jiandu.stages.summarise import cost_of
-from models import store
-from models.schema import utcnow
+from jiandu.models import store
+from jiandu.models.schema import utcnow
 
 
 def collect_status(rt: Runtime) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.schema import Item, Source, utcnow
+from jiandu.models.schema import Item, Source, utcnow
 
 STAGES = ("fetch", "summarise")
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiandu.errors import ConfigError
-from models.schema import Base
+from jiandu.models.schema import Base
 
 
 def make_engine(url: str) -> Engine:
@@ -43,7 +43,7 @@ def make_engine(url: str) -> Engine:
 def init_db(engine: Engine) -> None:
     """Bring the schema up to date (Alembic migrations when present, else create the tables)."""
     try:
-        from models.migrate import upgrade
+        from jiandu.models.migrate import upgrade
     except ImportError:
         upgrade = None
     try:

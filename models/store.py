@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from jiandu.records import FeedEntry, SavedRecord, Summary
 from jiandu.urls import canonicalize
-from models.schema import Delivery, Issue, Item, Run, Source, SummaryRow, TextBlob, utcnow
+from jiandu.models.schema import Delivery, Issue, Item, Run, Source, SummaryRow, TextBlob, utcnow
 
 # Failing work waits 15 min, 30 min, 1 h ... capped at a day, before it is tried again.
 BACKOFF_BASE = timedelta(minutes=15)

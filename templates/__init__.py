@@ -1,5 +1,8 @@
-"""Jinja2 templates (issue editions, prompts). A package so the files install with jiandu."""
+"""Jinja2 templates (issue editions, site, prompts), shipped as package data of jiandu."""
 
+from importlib.resources import files
 from pathlib import Path
 
-TEMPLATES_DIR = Path(__file__).parent
+# Read through importlib.resources so an installed wheel finds them as well as a checkout.
+TEMPLATES_DIR = Path(str(files(__name__)))
+PROMPTS_DIR = TEMPLATES_DIR / "prompts"

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from models import claims
-from models.db import init_db, make_engine, session_factory
-from models.schema import Item, Source, SummaryRow, TextBlob
-from tests.support.llm_server import LLMServer, article_text
+from jiandu.models import claims
+from jiandu.models.db import init_db, make_engine, session_factory
+from jiandu.models.schema import Item, Source, SummaryRow, TextBlob
+from jiandu.testing.llm_server import LLMServer, article_text
 from tests.support.postgres import postgres_url  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent

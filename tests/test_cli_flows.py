@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from jiandu.cli import app
 from jiandu.settings import get_settings
 from tests.support.http_server import LocalHTTPServer
-from tests.support.llm_server import LLMServer
+from jiandu.testing.llm_server import LLMServer
 from tests.support.world import serve_world
 
 runner = CliRunner()
@@ -114,7 +114,7 @@ def test_every_command_has_help():
 
 
 def test_opml_import_skips_what_is_there_and_exports_back(tmp_path):
-    from connectors.opml import read_opml
+    from jiandu.connectors.opml import read_opml
     from tests.support.world import FIXTURES
 
     opml = next((FIXTURES / "opml").glob("*.opml"))

@@ -18,7 +18,7 @@ from jiandu.stages.publish import publish, stored_issue_context
 from jiandu.stages.summarise import summarise
 from jiandu.render import render
 from jiandu.site_export import export_site
-from models import store
+from jiandu.models import store
 from tests.support.http_server import LocalHTTPServer
 from tests.support.world import serve_world
 

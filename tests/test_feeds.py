@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-import connectors.feeds as feeds
-from connectors.errors import HTTPStatusError, ParseError, RedirectLoop, Timeout, TooLarge
-from connectors.feeds import decode_feed_bytes, fetch_feed, html_to_text, parse_feed
-from connectors.http import make_client
+import jiandu.connectors.feeds as feeds
+from jiandu.connectors.errors import HTTPStatusError, ParseError, RedirectLoop, Timeout, TooLarge
+from jiandu.connectors.feeds import decode_feed_bytes, fetch_feed, html_to_text, parse_feed
+from jiandu.connectors.http import make_client
 from tests.support.http_server import http_server  # noqa: F401  (fixture)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -299,7 +299,7 @@ def test_things_that_are_not_feeds_raise_parse_error(http_server, client, body, 
 
 
 def test_an_unchanged_feed_file_is_not_parsed_again(tmp_path, monkeypatch):
-    import connectors.feeds as feeds
+    import jiandu.connectors.feeds as feeds
 
     feed = tmp_path / "feed.xml"
     feed.write_text("<rss version='2.0'><channel><title>t</title><item><title>a</title>"

@@ -12,8 +12,8 @@ import zlib
 import brotli
 import pytest
 
-import connectors.http as http
-from connectors.errors import (
+import jiandu.connectors.http as http
+from jiandu.connectors.errors import (
     BlockedAddress,
     HTTPStatusError,
     RedirectLoop,
@@ -22,7 +22,7 @@ from connectors.errors import (
     TooManyRedirects,
     UnsupportedContent,
 )
-from connectors.http import fetch, is_refused_address, make_client, parse_retry_after
+from jiandu.connectors.http import fetch, is_refused_address, make_client, parse_retry_after
 from tests.support.http_server import LocalHTTPServer, http_server  # noqa: F401  (fixture)
 
 

@@ -1,4 +1,4 @@
-"""LLMSummariser through the real openai SDK against tests.support.llm_server on 127.0.0.1."""
+"""LLMSummariser through the real openai SDK against jiandu.testing.llm_server on 127.0.0.1."""
 
 import json
 import threading
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.llm import LLMSummariser, validate_answer
+from jiandu.connectors.llm import LLMSummariser, validate_answer
 from jiandu.errors import SummariseError
 from jiandu.records import ArticleInput
 from jiandu.tokens import count_tokens
-from tests.support import llm_server as fake
-from tests.support.llm_server import LLMServer
+from jiandu.testing import llm_server as fake
+from jiandu.testing.llm_server import LLMServer
 
 ARTICLES = Path(__file__).parent / "fixtures" / "articles"
 SECTIONS = ["产品介绍", "产业资讯", "技术教程", "其他"]
@@ -228,7 +228,7 @@ def test_validation_names_what_is_wrong(answer, problem):
 
 def test_a_failed_summary_still_reports_what_it_cost():
     """Requests and tokens spent on an answer that never became valid are counted."""
-    from tests.support.llm_server import LLMServer, truncated_json
+    from jiandu.testing.llm_server import LLMServer, truncated_json
 
     with LLMServer(truncated_json) as server:
         summariser = LLMSummariser(base_url=server.base_url, api_key="k", model="m",

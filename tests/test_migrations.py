@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from jiandu.cli import app
 from jiandu.settings import get_settings
-from models import migrate
-from models.db import make_engine
-from models.schema import Base
+from jiandu.models import migrate
+from jiandu.models.db import make_engine
+from jiandu.models.schema import Base
 from tests.support.postgres import postgres_url  # noqa: F401  (fixture)
 
 PREVIOUS = "0001_initial"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.opml import OpmlError, OpmlFeed, read_opml, write_opml
+from jiandu.connectors.opml import OpmlError, OpmlFeed, read_opml, write_opml
 
 REAL_LIST = Path(__file__).parent / "fixtures" / "opml" / "chinese-independent-blogs.feed.opml"
 

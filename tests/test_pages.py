@@ -9,9 +9,9 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from connectors.errors import BlockedAddress, ParseError, UnsupportedContent
-from connectors.http import make_client
-from connectors.pages import decode_html, extract_page, fetch_page
+from jiandu.connectors.errors import BlockedAddress, ParseError, UnsupportedContent
+from jiandu.connectors.http import make_client
+from jiandu.connectors.pages import decode_html, extract_page, fetch_page
 from jiandu.records import PageFetch
 from tests.support.http_server import http_server  # noqa: F401  (fixture)
 

@@ -13,9 +13,9 @@ from jiandu.settings import get_settings
 from jiandu.stages.ingest import ingest
 from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
-from models import store
+from jiandu.models import store
 from tests.support.http_server import LocalHTTPServer
-from tests.support.llm_server import LLMServer
+from jiandu.testing.llm_server import LLMServer
 from tests.support.world import serve_world
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.errors import FetchError
-from connectors.feeds import parse_feed
+from jiandu.connectors.errors import FetchError
+from jiandu.connectors.feeds import parse_feed
 from jiandu.stats import READING_SPEED_ZI_PER_MINUTE, digest_stats
 from jiandu.zi import count_zi, half_up
 

@@ -10,8 +10,8 @@ from jiandu.records import FeedEntry, Summary
 from jiandu.runtime import open_runtime
 from jiandu.settings import get_settings
 from jiandu.stages.publish import publish
-from models import store
-from models.schema import Item
+from jiandu.models import store
+from jiandu.models.schema import Item
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)  # 12:00 in Asia/Shanghai
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.savedlinks import SavedFileError, SavedFormat, detect_format, read_saved_file
+from jiandu.connectors.savedlinks import SavedFileError, SavedFormat, detect_format, read_saved_file
 from jiandu.urls import canonicalize
 
 FIXTURES = Path(__file__).parent / "fixtures" / "saved"

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import yaml
 
-from flows.deployments import DEPLOYMENT_NAMES, PLANS, build_deployments
-from flows.serve import prefect_command
+from jiandu.flows.deployments import DEPLOYMENT_NAMES, PLANS, build_deployments
+from jiandu.flows.serve import prefect_command
 from jiandu.settings import Settings
 from tests.support.http_server import LocalHTTPServer
 from tests.support.world import serve_world
@@ -39,7 +39,7 @@ def test_deployments_carry_the_cron_settings_in_the_publications_time_zone():
         "publish/daily": [("30 7 * * 1", "Europe/Berlin")],
         "pipeline/manual": [],
     }
-    assert all(d.entrypoint.startswith("flows.") for d in deployments.values())
+    assert all(d.entrypoint.startswith("jiandu.flows.") for d in deployments.values())
 
 
 def test_prefect_yaml_offers_the_same_deployments_as_jiandu_serve():

@@ -12,7 +12,7 @@ from jiandu.settings import get_settings
 from jiandu.stages.ingest import ingest
 from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
-from models import store
+from jiandu.models import store
 from tests.support.http_server import LocalHTTPServer
 from tests.support.world import FIXTURES, rss
 
@@ -21,7 +21,7 @@ OUTLETS = ("daily", "wire", "weekly")
 
 def story_texts(count: int = 20) -> list[tuple[str, list[str]]]:
     """(title, paragraphs) of real articles: each page's readable paragraphs."""
-    from connectors.pages import extract_page
+    from jiandu.connectors.pages import extract_page
     from jiandu.records import PageFetch
 
     stories = []

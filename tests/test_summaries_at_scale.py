@@ -19,11 +19,11 @@ from jiandu.settings import get_settings
 from jiandu.stages.ingest import ingest
 from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
-from models import store
-from models.schema import utcnow
-from tests.support import llm_server
+from jiandu.models import store
+from jiandu.models.schema import utcnow
+from jiandu.testing import llm_server
 from tests.support.http_server import LocalHTTPServer
-from tests.support.llm_server import LLMServer
+from jiandu.testing.llm_server import LLMServer
 from tests.support.world import serve_world
 
 LIMIT = 4

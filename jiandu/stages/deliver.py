@@ -18,8 +18,8 @@ from sqlalchemy import select
 from jiandu.runtime import Runtime
 from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
-from models import store
-from models.schema import Delivery, Issue, utcnow
+from jiandu.models import store
+from jiandu.models.schema import Delivery, Issue, utcnow
 
 MAX_ATTEMPTS = 8
 
@@ -56,7 +56,7 @@ def queue_issue(rt: Runtime, issue_number: int, recipients: list[str] | None = N
 
 
 def deliver_pending(rt: Runtime, *, now: datetime | None = None) -> DeliveryReport:
-    from connectors.mail import MailError, build_message, send_message
+    from jiandu.connectors.mail import MailError, build_message, send_message
 
     now = now or utcnow()
     settings = rt.settings

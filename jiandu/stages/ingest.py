@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.errors import FetchError, HTTPStatusError, UnsupportedContent
-from connectors.feeds import fetch_feed
-from connectors.http import make_client
-from connectors.pages import fetch_page
+from jiandu.connectors.errors import FetchError, HTTPStatusError, UnsupportedContent
+from jiandu.connectors.feeds import fetch_feed
+from jiandu.connectors.http import make_client
+from jiandu.connectors.pages import fetch_page
 from jiandu import dedup
 from jiandu.concurrency import bounded_map
 from jiandu.extraction import Extractor
@@ -26,8 +26,8 @@ from jiandu.runtime import Runtime
 from jiandu.stages.report import StageReport
 from jiandu.urls import canonicalize
 from jiandu.zi import count_zi
-from models import claims, store
-from models.schema import Item, Source, utcnow
+from jiandu.models import claims, store
+from jiandu.models.schema import Item, Source, utcnow
 
 USER_AGENT = "jiandu/0.1 (+https://example.invalid/jiandu; feed digest reader)"
 STORY_WINDOW = timedelta(days=14)  # near-duplicates are looked for among this recent past

@@ -9,7 +9,7 @@ from datetime import datetime
 from jiandu.runtime import Runtime
 from jiandu.stages.ingest import IngestReport, ingest
 from jiandu.stages.summarise import SummariseReport, summarise
-from models.schema import utcnow
+from jiandu.models.schema import utcnow
 
 
 def ingest_and_summarise(rt: Runtime, *, now: datetime | None = None,

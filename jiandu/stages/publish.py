@@ -11,15 +11,15 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from connectors.mail import subject_for
+from jiandu.connectors.mail import subject_for
 from jiandu.issue_context import build_context
 from jiandu.records import DigestItem, Publication
 from jiandu.render import render
 from jiandu.runtime import Runtime
 from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
-from models import store
-from models.schema import Issue, Item, utcnow
+from jiandu.models import store
+from jiandu.models.schema import Issue, Item, utcnow
 
 EDITIONS = ("md", "html", "txt")
 

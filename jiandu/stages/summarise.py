@@ -22,8 +22,8 @@ from jiandu.records import ArticleInput, Summary
 from jiandu.runtime import Runtime
 from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
-from models import claims, store
-from models.schema import Item, utcnow
+from jiandu.models import claims, store
+from jiandu.models.schema import Item, utcnow
 
 RENEW_EVERY = 20  # results between renewals of this worker's claims
 CLAIM_BATCH = 50  # items a worker claims at once; done well within one lease
@@ -50,7 +50,7 @@ class SummariseReport(StageReport):
 def make_summariser(settings: Settings):
     """The LLM summariser when an endpoint or key is configured, else the offline one."""
     if settings.llm_configured:
-        from connectors.llm import LLMSummariser
+        from jiandu.connectors.llm import LLMSummariser
 
         return LLMSummariser(
             base_url=settings.llm_base_url,

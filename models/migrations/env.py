@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from models.schema import Base
+from jiandu.models.schema import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

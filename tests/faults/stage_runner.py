@@ -13,7 +13,7 @@ from jiandu.stages.deliver import deliver_pending
 from jiandu.stages.ingest import ingest
 from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
-from models import store
+from jiandu.models import store
 
 
 def mark(stage: str) -> None:

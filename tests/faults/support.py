@@ -12,9 +12,9 @@ from xml.sax.saxutils import escape
 
 from jiandu.runtime import Runtime, open_runtime
 from jiandu.settings import get_settings
-from models import store
+from jiandu.models import store
 from jiandu.stages.ingest import ingest
-from models.schema import Item, Source
+from jiandu.models.schema import Item, Source
 
 ARTICLES = Path(__file__).parent.parent / "fixtures" / "articles"
 # Short enough that a hanging server costs a case seconds, not minutes: every fetch has a

@@ -16,8 +16,8 @@ from jiandu.settings import get_settings
 from jiandu.stages.ingest import ingest
 from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
-from models import store
-from models.schema import Item
+from jiandu.models import store
+from jiandu.models.schema import Item
 from tests.faults.support import add_feed, article, fault_runtime, items_of, load_articles, now_utc
 from tests.support.http_server import LocalHTTPServer
 from tests.support.postgres import postgres_url  # noqa: F401  (fixture)

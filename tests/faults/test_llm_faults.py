@@ -12,14 +12,14 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.llm import LLMSummariser
+from jiandu.connectors.llm import LLMSummariser
 from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
-from models import store
-from models.schema import Item
+from jiandu.models import store
+from jiandu.models.schema import Item
 from tests.faults.support import FIRST_BACKOFF, article, fault_runtime, items_of, load_articles, now_utc
-from tests.support import llm_server as llm
-from tests.support.llm_server import LLMServer, Reply
+from jiandu.testing import llm_server as llm
+from jiandu.testing.llm_server import LLMServer, Reply
 
 ARTICLES = ("gmw", "youth", "bbc-1")
 

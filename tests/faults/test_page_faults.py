@@ -13,10 +13,10 @@ from datetime import timedelta
 
 import pytest
 
-import connectors.http
-from connectors.errors import BlockedAddress
-from connectors.http import fetch, make_client
-from connectors.pages import extract_page, fetch_page
+from jiandu.connectors import http as connectors_http
+from jiandu.connectors.errors import BlockedAddress
+from jiandu.connectors.http import fetch, make_client
+from jiandu.connectors.pages import extract_page, fetch_page
 from jiandu.stages.ingest import ingest
 from jiandu.zi import count_zi
 from tests.faults.support import (
@@ -149,9 +149,9 @@ def origin_counts_as_public(monkeypatch):
     """The test server's own address (127.0.0.1) passes the guard as if it were a public
     host; every other address is judged by the real rule. Only so can a redirect from an
     allowed origin to a private target be tried on one machine."""
-    real_rule = connectors.http.is_refused_address
+    real_rule = connectors_http.is_refused_address
     origin = ipaddress.ip_address("127.0.0.1")
-    monkeypatch.setattr(connectors.http, "is_refused_address",
+    monkeypatch.setattr(connectors_http, "is_refused_address",
                         lambda address: address != origin and real_rule(address))
 
 

@@ -21,10 +21,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from models.schema import Delivery, Issue, Item, Source, SummaryRow, TextBlob
+from jiandu.models.schema import Delivery, Issue, Item, Source, SummaryRow, TextBlob
 from tests.faults.support import closed_port
 from tests.support.http_server import LocalHTTPServer
-from tests.support.llm_server import LLMServer
+from jiandu.testing.llm_server import LLMServer
 from tests.support.world import serve_world
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,10 +21,10 @@ from jiandu.stages.deliver import deliver_pending
 from jiandu.stages.ingest import ingest
 from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
-from models import store
-from models.schema import Delivery, Item, Run
+from jiandu.models import store
+from jiandu.models.schema import Delivery, Item, Run
 from tests.faults.support import article, closed_port, fault_runtime, load_articles, now_utc, rss
-from tests.support.llm_server import LLMServer, Reply
+from jiandu.testing.llm_server import LLMServer, Reply
 
 API_KEY = "sk-SECRET-llm-4f9a7c"
 SMTP_PASSWORD = "pw-SECRET-smtp-8e2d"

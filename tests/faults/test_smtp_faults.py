@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from jiandu.stages.deliver import deliver_pending
 from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
-from models import store
+from jiandu.models import store
 from tests.faults.support import article, closed_port, fault_runtime, load_articles
 
 RECIPIENTS = ["ada@example.org", "bo@example.org"]

@@ -9,7 +9,7 @@ three bullets copied from the article's own sentences, so the answer is faithful
 any callable (request_json, request_number) -> Reply; request numbers count from 1 per server.
 It records every request and the peak number of requests in flight.
 
-Command line: python -m tests.support.llm_server --port 8080 --latency 2
+Command line: python -m jiandu.testing.llm_server --port 8080 --latency 2
 """
 
 from __future__ import annotations

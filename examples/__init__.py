@@ -1,0 +1,1 @@
+"""Sample sources for `python -m jiandu.demo`: feeds, pages, notes and clippings (data only)."""

@@ -1,0 +1,23 @@
+"""review: reserved for the review work (no schema change yet)
+
+Revision ID: 0004_review
+Revises: 0003_source_claims
+Create Date: 2026-12-01
+"""
+from typing import Sequence, Union
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0004_review"
+down_revision: Union[str, Sequence[str], None] = "0003_source_claims"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
