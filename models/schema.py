@@ -8,12 +8,14 @@ a summary per (text hash, model, prompt version), an issue per number, a deliver
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -87,6 +89,11 @@ class Source(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(128))  # the worker polling it now
     claimed_until: Mapped[datetime | None]
+    # The quiet-source alarm (jiandu.quiet): the median gap between entries, the newest entry's
+    # date, and since when the source has said nothing (the newest entry's date), if quiet.
+    rhythm_seconds: Mapped[float | None] = mapped_column(Float)
+    newest_entry_at: Mapped[datetime | None]
+    quiet_since: Mapped[datetime | None]
 
     items: Mapped[list[Item]] = relationship(back_populates="source")
 
@@ -143,8 +150,32 @@ class Issue(Base):
     text: Mapped[str] = mapped_column(Text)
     stats: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "draft" (JIANDU_REVIEW: waits for an editor, never mailed or archived) or "published".
+    status: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(128))
 
     items: Mapped[list[Item]] = relationship(back_populates="issue")
+
+
+class ItemStatus(StrEnum):
+    """Where an item is in its life; models.transitions holds every move between them."""
+
+    NEW = "new"  # stored from a feed or a links file, no text yet
+    EXTRACTED = "extracted"  # has its text; leads its story, waiting for a summary
+    MERGED = "merged"  # has its text, and joined an earlier item's story
+    SKIPPED = "skipped"  # the page is not something jiandu reads (PDF, image...)
+    FAILED = "failed"  # failed_stage says which stage; retried after next_attempt_at
+    HELD = "held"  # summarised with unsupported claims: kept out of issues, asked again
+    SUMMARISED = "summarised"  # waiting for an issue
+    PUBLISHED = "published"  # shown in an issue (its story's leader)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # recorded before the SMTP conversation
+    SENT = "sent"
+    FAILED = "failed"
 
 
 class Item(Base):
@@ -174,7 +205,7 @@ class Item(Base):
     links: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_clipping: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    status: Mapped[str] = mapped_column(String(16), default="new")
+    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.NEW.value)
     failed_stage: Mapped[str | None] = mapped_column(String(16))  # "fetch" | "summarise"
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -191,10 +222,30 @@ class Item(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     claimed_until: Mapped[datetime | None]
 
+    # The editor's version of the summary: only the fields changed (title, emoji, section,
+    # bullets) and the faithfulness flags of edited bullets. The model's own stays in summary.
+    edited: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    highlight: Mapped[bool | None] = mapped_column(Boolean)  # 看点: None lets importance decide
+
     source: Mapped[Source] = relationship(back_populates="items")
     text: Mapped[TextBlob | None] = relationship()
     summary: Mapped[SummaryRow | None] = relationship()
     issue: Mapped[Issue | None] = relationship(back_populates="items")
+
+
+class ItemEdit(Base):
+    """One editor's change to a story (who, when, before, after): nothing an editor does is lost."""
+
+    __tablename__ = "item_edits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    issue_number: Mapped[int | None] = mapped_column(Integer)
+    editor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))  # edit|drop|restore|section|highlight|resummarise|add
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Delivery(Base):
@@ -206,8 +257,27 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
     recipient: Mapped[str] = mapped_column(String(320))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING.value)
     message_id: Mapped[str | None] = mapped_column(String(256))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Push(Base):
+    """One (issue, push target) message: recorded before and after sending, so it goes once.
+    The target's URL holds secrets, so only its SHA-256 (the key) and Apprise's masked form
+    are stored; the URL itself is read from JIANDU_PUSH_URLS when sending."""
+
+    __tablename__ = "pushes"
+    __table_args__ = (UniqueConstraint("issue_id", "target_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    target_key: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(2048))  # masked
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -144,3 +144,42 @@ def test_upgrade_from_the_claim_index_revision_adds_source_claims(engine):
     assert differences(engine) == []
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM items")).scalar() == 1
+
+
+def test_upgrade_from_source_claims_adds_review_and_keeps_issues_published(engine):
+    """0003 -> 0004: issues already made were sent as they are, so they become "published";
+    items gain the editor's fields, and the edit log starts empty."""
+    from sqlalchemy import inspect
+
+    migrate.upgrade(engine, "0003_source_claims")
+    add_rows(engine)
+    made = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO issues (id, number, issue_date, subject, markdown, html, text, stats, "
+            "created_at) VALUES (1, 1, '2026-11-02', '第1期', '# 1', '<p>1</p>', '1', '{}', :made)"),
+            {"made": made})
+    assert "item_edits" not in inspect(engine).get_table_names()
+
+    migrate.upgrade(engine, "0004_review")
+
+    assert revision(engine) == "0004_review"
+    assert "item_edits" in inspect(engine).get_table_names()
+    assert {"edited", "highlight"} <= {c["name"] for c in inspect(engine).get_columns("items")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT number, status, approved_at FROM issues")).all() == [
+            (1, "published", None)]
+        assert connection.execute(text("SELECT title, edited, highlight FROM items")).all() == [
+            ("旧条目", None, None)]
+    migrate.downgrade(engine, "0003_source_claims")
+    assert "item_edits" not in inspect(engine).get_table_names()
+    assert "status" not in {c["name"] for c in inspect(engine).get_columns("issues")}
+    migrate.upgrade(engine)
+    assert differences(engine) == []
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT status FROM issues")).all() == [("published",)]
+
+
+def test_the_head_read_without_alembic_is_alembics_head():
+    # The fast "already up to date" check must agree with Alembic, or every command would migrate.
+    assert migrate.known_head() == migrate.head_revision()
