@@ -25,7 +25,7 @@ from markdown_it.token import Token
 
 from jiandu.errors import InputError, JianduError
 from jiandu.records import SavedRecord
-from jiandu.urls import canonicalize, item_key, normalize_user_url
+from jiandu.urls import canonicalize, is_profile_url, item_key, normalize_user_url
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 # The user writes in Chinese; big5 and the like are left out because short GBK text is
@@ -362,13 +362,17 @@ def _parse_post(body: str, folder: Path) -> SavedRecord | list[tuple[str, str | 
     if _own_text_chars(post_text) < MIN_OWN_TEXT_CHARS:
         return [(url, None) for url in links]
     when = f"{published.isoformat()}" if published else ""
+    # The post's own text (with its author and date) is its identity. Its url, which stories
+    # are merged by, is the first link to a story: an author's page or a bare home page says
+    # who wrote it, not what about, and would fold every post of one author into one story.
+    story_links = [url for url in links if not is_profile_url(url)]
     if not links and handle:
-        # Clippings in this shape are saved X (Twitter) posts without the post's own address:
-        # the author's page is the nearest original a reader can open.
+        # Saved X (Twitter) posts in this shape lack the post's own address: the author's page
+        # is the nearest original a reader can open. A link to show, never the item's url.
         links = [f"{CLIPPING_PROFILE_BASE}{handle.lstrip('@')}"]
     return SavedRecord(
         key=item_key(title=f"{handle or author or ''} {when}", content=" ".join(post_text.split())),
-        url=links[0] if links else None,
+        url=story_links[0] if story_links else None,
         title=_clipping_title(post_text),
         text=post_text,
         author=author,

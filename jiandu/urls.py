@@ -56,6 +56,42 @@ def canonicalize(url: str) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(query), ""))
 
 
+# Sites where /NAME (or /@NAME, /u/NAME...) is a person's or an organisation's page, not a story.
+_PROFILE_SITES = {
+    "x.com": (), "twitter.com": (), "github.com": (), "gitee.com": (), "instagram.com": (),
+    "facebook.com": (), "threads.net": (), "t.me": (), "weibo.com": ("u",), "medium.com": (),
+    "youtube.com": ("c", "channel", "user"), "bilibili.com": (), "space.bilibili.com": (),
+    "linkedin.com": ("in", "company"), "zhihu.com": ("people", "org"), "huggingface.co": (),
+    "reddit.com": ("user", "u", "r"), "tiktok.com": (), "douyin.com": ("user",),
+    "mastodon.social": (), "bsky.app": ("profile",), "substack.com": (),
+}
+
+
+def is_profile_url(url: str) -> bool:
+    """True for a home page or a person's page (a bare domain, x.com/NAME, youtube.com/@NAME,
+    github.com/NAME): it says who wrote something, not which story, so it never identifies one."""
+    try:
+        parts = urlsplit(url.strip())
+        hostname = parts.hostname
+    except ValueError:  # e.g. a broken IPv6 literal: not a page of anyone's
+        return False
+    if parts.scheme.lower() not in DEFAULT_PORTS or not hostname:
+        return False
+    segments = [segment for segment in parts.path.split("/") if segment]
+    if not segments:
+        return not parts.query  # a bare domain (a query may name an article: /?p=29169)
+    host = hostname.lower().rstrip(".")
+    for prefix in ("www.", "m.", "mobile."):
+        if host.startswith(prefix):
+            host = host[len(prefix):]
+    if host not in _PROFILE_SITES:
+        return False
+    if len(segments) == 1:
+        # x.com/NAME, github.com/NAME, medium.com/@NAME; on YouTube only /@NAME (/watch is a video)
+        return host != "youtube.com" or segments[0].startswith("@")
+    return len(segments) == 2 and segments[0].lower() in _PROFILE_SITES[host]
+
+
 def content_hash(*parts: str | None) -> str:
     digest = hashlib.sha256()
     for part in parts:
@@ -103,8 +139,12 @@ def normalize_user_url(text: str) -> str:
         if not _BARE_HOST.match(re.split(r"[/?#]", candidate, maxsplit=1)[0]):
             raise InputError(f"{candidate!r} is not a URL (no http(s):// and no host name)")
         candidate = f"https://{candidate}"
-    parts = urlsplit(candidate)
-    if not parts.hostname:
+    try:
+        parts = urlsplit(candidate)
+        hostname = parts.hostname
+    except ValueError as exc:  # "http://[" and other broken IPv6 literals
+        raise InputError(f"URL {candidate!r} has an invalid host ({exc})") from exc
+    if not hostname:
         raise InputError(f"URL {candidate!r} has no host")
     try:
         parts.port

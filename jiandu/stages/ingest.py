@@ -24,7 +24,7 @@ from jiandu.progress import progress
 from jiandu.records import Extracted, FeedFetch
 from jiandu.runtime import Runtime
 from jiandu.stages.report import StageReport
-from jiandu.urls import canonicalize
+from jiandu.urls import canonicalize, is_profile_url
 from jiandu.zi import count_zi
 from jiandu.models import claims, store
 from jiandu.models.schema import Item, Source, utcnow
@@ -307,7 +307,8 @@ def apply_text(session: Session, item: Item, page: Extracted | None, error: Base
     item.error = None
     item.next_attempt_at = None
     story = None
-    if item.canonical_url:
+    # The same story link merges; an author's page or a bare home page does not name a story.
+    if item.canonical_url and not is_profile_url(item.canonical_url):
         story = store.story_by_url(session, item.canonical_url, item.id)
     if story is None:
         story = matcher.match(signature)
