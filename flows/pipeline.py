@@ -1,7 +1,7 @@
 """The flows: ingest, summarise, publish, ingest-and-summarise and pipeline (all in order).
 
-Each task is a line or two over a stage function in jiandu.stages; the flows read settings,
-open the database, and leave a table of what they did (and the issue itself) as artifacts.
+Each task is one call of a job in jiandu.stages.jobs (the same functions a one-off `jiandu run`
+calls without Prefect); the flows leave a table of what they did (and the issue) as artifacts.
 The pipeline is one flow of tasks rather than a flow of sub-flows: every flow run costs API
 round trips, and ingest and summarise overlap inside one task (jiandu.stages.pipeline).
 """
@@ -14,11 +14,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from jiandu.runtime import open_runtime
-from jiandu.stages import deliver as deliver_stage
-from jiandu.stages import ingest as ingest_stage
-from jiandu.stages import pipeline as pipeline_stage
-from jiandu.stages import publish as publish_stage
-from jiandu.stages import summarise as summarise_stage
+from jiandu.stages import jobs
 
 NETWORK_RETRIES = 2
 NETWORK_RETRY_DELAYS = [5, 30]
@@ -31,42 +27,33 @@ def _table(key: str, report: dict, description: str) -> None:
     create_table_artifact(key=key, table=rows, description=description)
 
 
-def _with_runtime(stage, *args, **kwargs):
-    rt = open_runtime()
-    try:
-        return stage(rt, *args, **kwargs)
-    finally:
-        rt.close()
-
-
 @task(name="poll-feeds-and-fetch-pages", retries=NETWORK_RETRIES,
       retry_delay_seconds=NETWORK_RETRY_DELAYS, timeout_seconds=2 * HOUR)
 def ingest_task() -> dict:
-    return _with_runtime(ingest_stage.ingest).as_dict()
+    return jobs.ingest()
 
 
 @task(name="summarise-with-llm", retries=NETWORK_RETRIES,
       retry_delay_seconds=NETWORK_RETRY_DELAYS, timeout_seconds=4 * HOUR)
 def summarise_task() -> dict:
-    return _with_runtime(summarise_stage.summarise).as_dict()
+    return jobs.summarise()
 
 
 @task(name="fetch-pages-and-summarise-as-they-come", retries=NETWORK_RETRIES,
       retry_delay_seconds=NETWORK_RETRY_DELAYS, timeout_seconds=4 * HOUR)
 def ingest_and_summarise_task() -> dict:
-    ingested, summarised = _with_runtime(pipeline_stage.ingest_and_summarise)
-    return {"ingest": ingested.as_dict(), "summarise": summarised.as_dict()}
+    return jobs.ingest_and_summarise()
 
 
 @task(name="render-and-store-issue", timeout_seconds=HOUR)
 def publish_task(since: date | None, until: date | None) -> dict:
-    return _with_runtime(publish_stage.publish, since=since, until=until).as_dict()
+    return jobs.publish(since, until)
 
 
 @task(name="email-issue", retries=NETWORK_RETRIES, retry_delay_seconds=NETWORK_RETRY_DELAYS,
       timeout_seconds=HOUR)
 def deliver_task() -> dict:
-    return _with_runtime(deliver_stage.deliver_pending).as_dict()
+    return jobs.deliver()
 
 
 def _publish_and_deliver(since: date | None, until: date | None) -> dict:

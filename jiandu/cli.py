@@ -7,6 +7,7 @@ every other command answers without importing Prefect, so it stays quick.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -111,16 +112,33 @@ def source_location(value: str) -> str:
     return normalize_user_url(value)
 
 
+def rsshub_location(value: str, limit: Optional[int]) -> str:
+    from jiandu.connectors.rsshub import parse_source
+
+    if not settings().rsshub_url:
+        raise InputError(f"{value}: JIANDU_RSSHUB_URL is not set; set it to your RSSHub server "
+                         "(e.g. http://127.0.0.1:1200) to follow rsshub: routes")
+    try:
+        return parse_source(value, limit=limit)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
 @source_app.command("add")
 def source_add(
     location: str = typer.Argument(..., metavar="URL|PATH", help="Feed URL, or a feed file on disk."),
     name: Optional[str] = typer.Option(None, "--name", help="Display name (default: the feed's title)."),
     section: Optional[str] = typer.Option(None, "--section", help="Section its items go to by default."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1,
+                                        help="rsshub: sources: ask RSSHub for at most N entries (its `limit`)."),
 ) -> None:
-    """Follow a feed (RSS, Atom, RDF or JSON Feed)."""
+    """Follow a feed (RSS, Atom, RDF or JSON Feed), or an RSSHub route: `rsshub:/twitter/user/NAME`
+    (resolved against JIANDU_RSSHUB_URL; README "Following accounts through RSSHub")."""
     from jiandu.models import store
 
-    url = source_location(location)
+    url = rsshub_location(location, limit) if location.startswith("rsshub:") else source_location(location)
+    if limit is not None and not url.startswith("rsshub:"):
+        raise InputError("--limit: only for rsshub: sources (RSSHub applies it)")
     section = check_section(section)
     rt = runtime()
     with rt.sessions.begin() as session:
@@ -261,7 +279,15 @@ def _now() -> datetime:
 # Pipeline stages (Prefect flows) ---------------------------------------------------------------
 
 
-def run_flow(name: str, **parameters) -> dict:
+VIA_PREFECT_HELP = ("Run as a Prefect flow even when no Prefect server is running (starts a temporary "
+                    "one: slower), so the run shows in Prefect's records.")
+
+
+def run_flow(name: str, via_prefect: bool = False, **parameters) -> dict:
+    """Run a job through Prefect when a server is there to record it (PREFECT_API_URL, or the one
+    `jiandu serve` started on this home) or when asked; otherwise in this process, without
+    paying 8-14 s for a temporary Prefect server. Either way the stages record the run in
+    jiandu's own runs table."""
     from jiandu.cli_progress import RichProgress
     from jiandu.progress import set_reporter
 
@@ -271,38 +297,50 @@ def run_flow(name: str, **parameters) -> dict:
     from jiandu.flows import prepare_prefect_environment
 
     prepare_prefect_environment(settings().home)  # before Prefect is imported
-    from jiandu.flows import pipeline
-    from jiandu.flows.runner import quiet_flow_run
+    from jiandu.flows.runner import running_server
 
-    flow = {"ingest": pipeline.ingest_flow, "summarise": pipeline.summarise_flow,
-            "publish": pipeline.publish_flow, "pipeline": pipeline.pipeline_flow}[name]
+    use_prefect = via_prefect or bool(os.environ.get("PREFECT_API_URL")) or running_server() is not None
     with RichProgress(err) as reporter:
         set_reporter(reporter)
         try:
+            if not use_prefect:
+                from jiandu.stages.jobs import JOBS
+
+                return JOBS[name](**parameters)
+            from jiandu.flows import pipeline
+            from jiandu.flows.runner import quiet_flow_run
+
+            flow = {"ingest": pipeline.ingest_flow, "summarise": pipeline.summarise_flow,
+                    "publish": pipeline.publish_flow, "pipeline": pipeline.pipeline_flow}[name]
             return quiet_flow_run(flow, **parameters)
         finally:
             set_reporter(None)
 
 
 @app.command()
-def ingest() -> None:
+def ingest(
+    via_prefect: bool = typer.Option(False, "--via-prefect", help=VIA_PREFECT_HELP),
+) -> None:
     """Poll the feeds that are due and fetch the text of every new item."""
-    console.print(summary_table("Ingest", run_flow("ingest")))
+    console.print(summary_table("Ingest", run_flow("ingest", via_prefect)))
 
 
 @app.command()
-def summarise() -> None:
+def summarise(
+    via_prefect: bool = typer.Option(False, "--via-prefect", help=VIA_PREFECT_HELP),
+) -> None:
     """Summarise every item that has text and no summary yet."""
-    console.print(summary_table("Summarise", run_flow("summarise")))
+    console.print(summary_table("Summarise", run_flow("summarise", via_prefect)))
 
 
 @app.command()
 def publish(
     since: Optional[str] = typer.Option(None, "--since", help="First day (YYYY-MM-DD) of a past period to publish."),
     until: Optional[str] = typer.Option(None, "--until", help="Last day (YYYY-MM-DD, inclusive)."),
+    via_prefect: bool = typer.Option(False, "--via-prefect", help=VIA_PREFECT_HELP),
 ) -> None:
     """Make the next issue from everything summarised and not yet published (and email it)."""
-    report = run_flow("publish", since=parse_day(since, "--since"), until=parse_day(until, "--until"))
+    report = run_flow("publish", via_prefect, since=parse_day(since, "--since"), until=parse_day(until, "--until"))
     show_publish(report)
 
 
@@ -310,9 +348,10 @@ def publish(
 def run(
     since: Optional[str] = typer.Option(None, "--since", help="Publish only items from this day on."),
     until: Optional[str] = typer.Option(None, "--until", help="Publish only items up to this day."),
+    via_prefect: bool = typer.Option(False, "--via-prefect", help=VIA_PREFECT_HELP),
 ) -> None:
     """Ingest, summarise and publish, in order."""
-    report = run_flow("pipeline", since=parse_day(since, "--since"), until=parse_day(until, "--until"))
+    report = run_flow("pipeline", via_prefect, since=parse_day(since, "--since"), until=parse_day(until, "--until"))
     console.print(summary_table("Ingest", report["ingest"]))
     console.print(summary_table("Summarise", report["summarise"]))
     show_publish(report["publish"])
@@ -359,6 +398,7 @@ def items_export(
 def issue_list() -> None:
     """Every published issue."""
     from jiandu.models import store
+    from jiandu.models.schema import DeliveryStatus
 
     rt = runtime()
     table = Table(title="Issues")
@@ -367,7 +407,7 @@ def issue_list() -> None:
     with rt.sessions() as session:
         for issue in store.list_issues(session):
             deliveries = store.deliveries_of(session, issue)
-            sent = sum(d.status == "sent" for d in deliveries)
+            sent = sum(d.status == DeliveryStatus.SENT for d in deliveries)
             table.add_row(str(issue.number), issue.issue_date, str(len(issue.items)),
                           str(issue.stats.get("source_chars", "")), str(issue.stats.get("digest_chars", "")),
                           str(issue.stats.get("prompt_tokens", 0) + issue.stats.get("completion_tokens", 0)),

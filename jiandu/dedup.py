@@ -9,12 +9,15 @@ LSH index finds a matching story without comparing against every stored one.
 
 from __future__ import annotations
 
+import functools
 import struct
 import unicodedata
 import zlib
 from collections.abc import Hashable
+from typing import TYPE_CHECKING
 
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 NUM_PERM = 128
 SEED = 20240401  # fixed: signatures stored by one run must compare with the next run's
@@ -27,8 +30,15 @@ MAX_CHARS = 4000
 _BYTE_ORDER = "<"  # signatures are portable between machines
 NO_SIGNATURE = b""  # the signature of a text too short to match anything
 
-# Built once: every MinHash shares the same permutations (they depend only on the seed).
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=zlib.crc32)
+
+
+@functools.cache
+def _template():
+    """Built once, on first use (datasketch pulls in scipy: about 2 s that a run with nothing new
+    should not pay): every MinHash shares the same permutations, which depend only on the seed."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=zlib.crc32)
 
 
 def normalise(text: str) -> str:
@@ -48,7 +58,9 @@ def signature(text: str) -> bytes:
     normalised = normalise(text)[:MAX_CHARS]
     if len(normalised) < MIN_CHARS:
         return NO_SIGNATURE
-    minhash = _TEMPLATE.copy()
+    from datasketch import LeanMinHash
+
+    minhash = _template().copy()
     # crc32 is enough as the input hash: datasketch mixes it (murmur finalizer) before permuting.
     minhash.update_batch(_shingles(normalised))
     lean = LeanMinHash(minhash)
@@ -60,6 +72,8 @@ def signature(text: str) -> bytes:
 def _load(sig: bytes) -> LeanMinHash | None:
     if not sig:
         return None
+    from datasketch import LeanMinHash
+
     try:
         loaded = LeanMinHash.deserialize(sig, _BYTE_ORDER)
     except (ValueError, struct.error) as exc:
@@ -83,7 +97,7 @@ class StoryMatcher:
 
     def __init__(self, threshold: float = 0.8):
         self.threshold = threshold
-        self._index = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self._index = None  # made on the first add: an empty matcher costs no datasketch import
         # The LSH keys are insertion numbers, so one story can hold several texts (outlets)
         # and ties are broken by the order texts were added, whatever the ids' hashes.
         self._entries: list[tuple[Hashable, LeanMinHash]] = []
@@ -96,13 +110,17 @@ class StoryMatcher:
         minhash = _load(sig)
         if minhash is None:
             return
+        if self._index is None:
+            from datasketch import MinHashLSH
+
+            self._index = MinHashLSH(threshold=self.threshold, num_perm=NUM_PERM)
         self._index.insert(len(self._entries), minhash)
         self._entries.append((story_id, minhash))
 
     def match(self, sig: bytes) -> Hashable | None:
         """The story of the most similar indexed text at or above the threshold, else None."""
         minhash = _load(sig)
-        if minhash is None:
+        if minhash is None or self._index is None:
             return None
         best_id, best_score = None, -1.0
         # LSH candidates are probable matches; the estimated Jaccard confirms them.

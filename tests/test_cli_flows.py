@@ -4,6 +4,7 @@ commands that run no flow answer from the database. Real HTTP, real SQLite."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def test_source_add_then_run_publishes_and_second_run_sends_nothing(prefect_harn
         monkeypatch.setenv("OPENAI_BASE_URL", llm.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         jiandu("source", "add", server.url("/feed.xml"))
-        out = jiandu("run").output
+        out = jiandu("run", "--via-prefect").output
         assert "Issue 1:" in out
         exported = [json.loads(line) for line in jiandu("items", "export").output.splitlines()]
         assert len(exported) == len(urls)
@@ -52,7 +53,7 @@ def test_source_add_then_run_publishes_and_second_run_sends_nothing(prefect_harn
             assert len(record["summary"]["bullets"]) == 3
             assert record["source_chars"] > 0 and record["text"]
         sent = len(llm.requests)
-        assert "Nothing new to publish." in jiandu("run").output
+        assert "Nothing new to publish." in jiandu("run", "--via-prefect").output
         assert len(llm.requests) == sent
         artifacts = prefect_artifacts()
         assert {"ingest-report", "summarise-report", "publish-report", "issue-1"} <= set(artifacts)
@@ -60,6 +61,32 @@ def test_source_add_then_run_publishes_and_second_run_sends_nothing(prefect_harn
         md = jiandu("issue", "show", "1").output
         assert "## 看点" in md
         assert "<html" in jiandu("issue", "show", "1", "--format", "html").output.lower()
+
+
+def test_run_without_a_prefect_server_runs_in_process_and_records_its_runs(tmp_path):
+    """No PREFECT_API_URL and no `jiandu serve`: the jobs run here, Prefect is never imported,
+    and each stage is recorded in jiandu's own runs table."""
+    with LocalHTTPServer() as server:
+        serve_world(server)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+        env.update(JIANDU_HOME=str(tmp_path / "home"), JIANDU_ALLOW_PRIVATE_HOSTS="true")
+        add = subprocess.run([sys.executable, "-m", "jiandu", "source", "add", server.url("/feed.xml")],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert add.returncode == 0, add.stderr
+        probe = ("import sys, runpy; sys.argv = ['jiandu', 'run']\n"
+                 "try:\n    runpy.run_module('jiandu', run_name='__main__')\n"
+                 "except SystemExit as exit:\n    assert not exit.code, exit.code\n"
+                 "print('PREFECT-IMPORTED' if 'prefect' in sys.modules else 'NO-PREFECT')")
+        run = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "NO-PREFECT" in run.stdout and "Issue 1:" in run.stdout
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'home' / 'jiandu.db'}")
+    with engine.connect() as connection:
+        stages = {row[0] for row in connection.execute(text("SELECT stage FROM runs"))}
+    engine.dispose()
+    assert {"ingest", "summarise", "publish"} <= stages
 
 
 def test_bad_input_gets_one_clear_line_and_nonzero_exit(tmp_path):
