@@ -9,13 +9,14 @@ Its keys are the setting names without the prefix, e.g. `llm_model = "deepseek-c
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -46,6 +47,17 @@ def config_file() -> Path | None:
     if os.environ.get("JIANDU_CONFIG"):
         raise ConfigError(f"JIANDU_CONFIG: no such file: {os.environ['JIANDU_CONFIG']}")
     return None
+
+
+class LLMEndpoint(BaseModel):
+    """One entry of JIANDU_LLM_FALLBACKS."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str
+    model: str
+    api_key: SecretStr | None = None
+    response_format: Literal["json_schema", "json_object"] | None = None
 
 
 class Settings(BaseSettings):
@@ -162,6 +174,36 @@ class Settings(BaseSettings):
         600.0, gt=0, validation_alias=_alias("CLAIM_LEASE_SECONDS")
     )
 
+    # Reach (README "Following accounts through RSSHub", "Pushing issues to chats").
+    rsshub_url: str | None = Field(None, validation_alias=_alias("RSSHUB_URL"))
+    rsshub_access_key: SecretStr | None = Field(None, validation_alias=_alias("RSSHUB_ACCESS_KEY"))
+    # Apprise URLs (tgram://, feishu://, dingtalk://, wecombot://, json://, ...): a JSON list,
+    # or URLs separated by spaces or commas. They hold tokens: shown masked everywhere.
+    push_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_alias("PUSH_URLS")
+    )
+    # Further OpenAI-compatible endpoints tried in order when the primary gives up on an item.
+    llm_fallbacks: Annotated[list[LLMEndpoint], NoDecode] = Field(
+        default_factory=list, validation_alias=_alias("LLM_FALLBACKS")
+    )
+
+    @field_validator("push_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part for part in text.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("llm_fallbacks", mode="before")
+    @classmethod
+    def _fallbacks_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else []
+        return value
+
     @field_validator("sections", "mail_to", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
@@ -233,11 +275,27 @@ class Settings(BaseSettings):
             elif isinstance(value, Path):
                 value = str(value)
             shown[name] = value
+        shown["push_urls"] = [mask_url(url) for url in self.push_urls]
+        shown["llm_fallbacks"] = [
+            {"base_url": e.base_url, "model": e.model, "api_key": "********" if e.api_key else "",
+             "response_format": e.response_format} for e in self.llm_fallbacks]
         try:
             shown["database_url"] = make_url(self.database).render_as_string(hide_password=True)
         except Exception:  # an unparseable URL is reported by the database layer, not here
             shown["database_url"] = "(unparseable)"
         return shown
+
+
+def mask_url(url: str) -> str:
+    """A push URL for display without importing Apprise: its scheme and host kept, the rest
+    (tokens, keys, passwords) hidden."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "****"
+    if scheme not in ("json", "jsons", "form", "forms", "xml", "xmls", "ntfy", "ntfys"):
+        return f"{scheme}://****"  # chat services keep their tokens where the host would be
+    host = rest.split("/", 1)[0].rpartition("@")[2]
+    return f"{scheme}://{host}/****"
 
 
 def _describe(error: ValidationError) -> str:

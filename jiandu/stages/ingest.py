@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiandu.connectors.errors import FetchError, HTTPStatusError, UnsupportedContent
+from jiandu.connectors import rsshub
 from jiandu.connectors.feeds import fetch_feed
 from jiandu.connectors.http import make_client
 from jiandu.connectors.pages import fetch_page
@@ -91,6 +92,13 @@ def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None
 
     def poll(job: tuple[int, str, str | None, str | None]) -> FeedFetch:
         _, url, etag, last_modified = job
+        if rsshub.is_rsshub(url):
+            key = settings.rsshub_access_key
+            return rsshub.fetch_route(client, url, base_url=settings.rsshub_url,
+                                      access_key=key.get_secret_value() if key else None,
+                                      etag=etag, last_modified=last_modified,
+                                      max_bytes=settings.max_body_bytes,
+                                      per_host_limit=settings.per_host_connections)
         return fetch_feed(client, url, etag=etag, last_modified=last_modified,
                           max_bytes=settings.max_body_bytes,
                           allow_private=settings.allow_private_hosts,
