@@ -127,7 +127,9 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None,
         reason = result.get("bozo_exception") or "no RSS, Atom or RDF structure found"
         raise ParseError(url, f"not a feed: {reason}")
     warning = str(result.get("bozo_exception")) if result.get("bozo") else None
-    entries = [_entry(raw, base) for raw in result.entries]
+    # A feed read from disk has no address of its own; the address it declares stands in.
+    declared = _declared_address(result.feed) if base.startswith("file:") else None
+    entries = [_entry(raw, base, declared) for raw in result.entries]
     return FeedFetch(status=200, url=url, title=_detail_text(result.feed, "title"),
                      entries=entries, warning=warning)
 
@@ -183,9 +185,9 @@ def _without_xml_declaration(text: str) -> str:
     return start
 
 
-def _entry(raw: Any, base: str) -> FeedEntry:
+def _entry(raw: Any, base: str, declared: str | None = None) -> FeedEntry:
     guid = (raw.get("id") or "").strip() or None
-    url = _absolute_link(raw.get("link"), base)
+    url = _absolute_link(raw.get("link"), base, declared)
     title = _detail_text(raw, "title") or ""
     contents = [_html_or_text(part.get("value", ""), part.get("type"))
                 for part in raw.get("content", [])]
@@ -254,8 +256,27 @@ def _base_url(url: str) -> str:
     return path.resolve().as_uri() if path is not None else url
 
 
-def _absolute_link(link: str | None, base: str) -> str | None:
-    """Absolute http(s) URL, or an absolute local path for links of a local feed; else None."""
+def _declared_address(feed: Any) -> str | None:
+    """Where a feed says it lives: its rel=self link, else its home page (<link>), made
+    absolute against the first; None when it declares no http(s) address."""
+    links = feed.get("links") or []
+    self_link = next((link.get("href") for link in links if link.get("rel") == "self"), None)
+    home = feed.get("link")
+    declared = None
+    for candidate in (self_link, home):
+        if candidate and candidate.strip():
+            joined = urljoin(declared or "", candidate.strip())
+            if urlsplit(joined).scheme in ("http", "https"):
+                declared = declared or joined
+    return declared
+
+
+def _absolute_link(link: str | None, base: str, declared: str | None = None) -> str | None:
+    """Absolute http(s) URL, or an absolute local path for links of a local feed; else None.
+
+    xml:base is applied by feedparser (against the feed's URL). A relative link in a feed read
+    from disk names a file beside it when there is one (saved pages), else a page at the
+    address the feed declares (a copy of a published feed), as feed readers resolve it."""
     if not link or not link.strip():
         return None
     absolute = urljoin(base, link.strip())
@@ -263,7 +284,10 @@ def _absolute_link(link: str | None, base: str) -> str | None:
     if parts.scheme in ("http", "https"):
         return absolute
     if parts.scheme == "file":
-        return url2pathname(parts.path)
+        path = url2pathname(parts.path)
+        if declared and not Path(path).exists():
+            return urljoin(declared, link.strip())
+        return path
     return None
 
 
@@ -277,15 +301,20 @@ def _parse_json_feed(body: bytes, url: str, base: str) -> FeedFetch:
     if not isinstance(document, dict) or not isinstance(document.get("items"), list) or not str(
             document.get("version", "")).startswith("https://jsonfeed.org/version/"):
         raise ParseError(url, "not a JSON Feed: no jsonfeed.org version or items list")
-    entries = [_json_entry(item, base) for item in document["items"] if isinstance(item, dict)]
+    declared = None
+    if base.startswith("file:"):
+        declared = next((str(document[field]) for field in ("feed_url", "home_page_url")
+                         if str(document.get(field) or "").startswith(("http://", "https://"))), None)
+    entries = [_json_entry(item, base, declared) for item in document["items"]
+               if isinstance(item, dict)]
     title = document.get("title")
     return FeedFetch(status=200, url=url, title=title if isinstance(title, str) else None,
                      entries=entries)
 
 
-def _json_entry(item: dict[str, Any], base: str) -> FeedEntry:
+def _json_entry(item: dict[str, Any], base: str, declared: str | None = None) -> FeedEntry:
     guid = str(item["id"]).strip() if item.get("id") not in (None, "") else None
-    url = _absolute_link(item.get("url") or item.get("external_url"), base)
+    url = _absolute_link(item.get("url") or item.get("external_url"), base, declared)
     title = " ".join(str(item.get("title") or "").split())
     contents = [html_to_text(str(item.get("content_html") or "")),
                 str(item.get("content_text") or "").strip(),

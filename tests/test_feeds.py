@@ -172,6 +172,8 @@ def test_json_feed(http_server):
 def test_entry_normalisation_and_relative_links_of_a_local_feed(tmp_path):
     feed_file = tmp_path / "feed.xml"
     feed_file.write_bytes(RSS)
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "one.html").write_text("<p>one</p>")  # a saved page beside the feed
     for url in (str(feed_file), feed_file.as_uri()):
         result = fetch_feed(None, url)  # type: ignore[arg-type]  (no client needed for files)
         assert (result.status, result.url, result.title) == (0, url, "Local")
@@ -189,6 +191,57 @@ def test_relative_links_resolve_against_the_final_url(http_server):
     with make_client() as client:
         result = fetch_feed(client, http_server.url("/blog/feed.xml"), allow_private=True)
     assert result.entries[0].url == http_server.url("/blog/pages/one.html")
+
+
+INTERTWINGLY = FIXTURES / "intertwingly.atom"
+
+
+def test_relative_links_of_a_feed_copied_to_disk_resolve_against_its_declared_address(tmp_path):
+    """node-feedparser's intertwingly.atom: every link is "/blog/...", the feed says it lives at
+    http://intertwingly.net/blog/index.atom (rel=self)."""
+    result = fetch_feed(None, str(INTERTWINGLY))  # type: ignore[arg-type]
+    urls = [entry.url for entry in result.entries]
+    assert len(urls) == 20 and len(set(urls)) == 20
+    assert urls[0] == "http://intertwingly.net/blog/2012/07/16/Inhibiting-Suspend"
+    assert all(url.startswith("http://intertwingly.net/blog/20") for url in urls)
+    assert "http://intertwingly.net/blog/2012/04/02/Hacked" in urls
+    # A file beside the feed still wins over the declared address (saved pages).
+    copy = tmp_path / "feed.atom"
+    copy.write_bytes(INTERTWINGLY.read_bytes().replace(
+        b'href="/blog/2012/07/16/Inhibiting-Suspend"', b'href="saved/inhibit.html"'))
+    (tmp_path / "saved").mkdir()
+    (tmp_path / "saved" / "inhibit.html").write_text("<p>saved</p>")
+    first = fetch_feed(None, str(copy)).entries[0]  # type: ignore[arg-type]
+    assert first.url == str(tmp_path / "saved" / "inhibit.html")
+
+
+def test_relative_links_of_a_served_feed_resolve_against_its_url_and_xml_base(http_server):
+    http_server.route("/mirror/index.atom", body=INTERTWINGLY.read_bytes(),
+                      headers={"Content-Type": "application/atom+xml"})
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://base.example/news/">
+<title>Based</title><id>urn:x</id><updated>2026-01-01T00:00:00Z</updated>
+<entry><id>urn:1</id><title>One</title><updated>2026-01-01T00:00:00Z</updated>
+<link href="2026/one.html"/></entry>
+<entry xml:base="/other/"><id>urn:2</id><title>Two</title><updated>2026-01-01T00:00:00Z</updated>
+<link href="two.html"/></entry>
+</feed>"""
+    http_server.route("/based.atom", body=atom, headers={"Content-Type": "application/atom+xml"})
+    with make_client() as client:
+        served = fetch_feed(client, http_server.url("/mirror/index.atom"), allow_private=True)
+        based = fetch_feed(client, http_server.url("/based.atom"), allow_private=True)
+    assert served.entries[0].url == http_server.url("/blog/2012/07/16/Inhibiting-Suspend")
+    assert [e.url for e in based.entries] == ["http://base.example/news/2026/one.html",
+                                              "http://base.example/other/two.html"]
+
+
+def test_relative_links_of_a_json_feed_on_disk_resolve_against_its_home_page(tmp_path):
+    feed = tmp_path / "feed.json"
+    feed.write_text(json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "J",
+        "home_page_url": "https://j.example/", "items": [
+            {"id": "1", "url": "/posts/1", "content_text": "hello"}]}), encoding="utf-8")
+    assert fetch_feed(None, str(feed)).entries[0].url == "https://j.example/posts/1"  # type: ignore[arg-type]
 
 
 def test_missing_local_feed_names_the_file(tmp_path):
