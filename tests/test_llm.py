@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jiandu.connectors.llm import LLMSummariser, validate_answer
+from jiandu.summarising.answer import validate_answer
+from jiandu.summarising.llm import LLMSummariser
 from jiandu.errors import SummariseError
 from jiandu.records import ArticleInput
 from jiandu.tokens import count_tokens

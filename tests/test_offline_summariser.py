@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jiandu.errors import SummariseError
-from jiandu.offline_summariser import OfflineSummariser, count_zi, importance_of, pick_emoji
+from jiandu.summarising.offline import OfflineSummariser, count_zi, importance_of, pick_emoji
 from jiandu.records import ArticleInput
 
 ARTICLES = Path(__file__).parent / "fixtures" / "articles"
@@ -94,7 +94,7 @@ def test_too_short_text_is_refused_for_good(text):
 
 def test_quiet_no_jieba_log_or_warning():
     code = (
-        "from jiandu.offline_summariser import OfflineSummariser;"
+        "from jiandu.summarising.offline import OfflineSummariser;"
         "from jiandu.records import ArticleInput;"
         f"OfflineSummariser().summarise(ArticleInput('t', {'人工智能公司发布新模型，性能大幅提升。' * 12!r}), ['其他'])"
     )

@@ -50,7 +50,7 @@ class SummariseReport(StageReport):
 def make_summariser(settings: Settings):
     """The LLM summariser when an endpoint or key is configured, else the offline one."""
     if settings.llm_configured:
-        from jiandu.connectors.llm import LLMSummariser
+        from jiandu.summarising.llm import LLMSummariser
 
         return LLMSummariser(
             base_url=settings.llm_base_url,
@@ -63,7 +63,7 @@ def make_summariser(settings: Settings):
             timeout=settings.llm_timeout,
             max_attempts=settings.llm_max_attempts,
         )
-    from jiandu.offline_summariser import OfflineSummariser
+    from jiandu.summarising.offline import OfflineSummariser
 
     return OfflineSummariser()
 

@@ -15,9 +15,6 @@ import re
 import threading
 import warnings
 
-import pysbd
-from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
-from sumy.summarizers.text_rank import TextRankSummarizer
 
 from jiandu.errors import SummariseError
 from jiandu.records import ArticleInput, Summary
@@ -76,6 +73,8 @@ class SentenceTokenizer:
 
     def __init__(self, language: str):
         self.language = language
+        import pysbd
+
         self._segmenter = pysbd.Segmenter(language=language, clean=False)
 
     def to_sentences(self, paragraph: str) -> tuple[str, ...]:
@@ -146,6 +145,11 @@ class OfflineSummariser:
     def _bullets(self, sentences: list[str], tokenizer: SentenceTokenizer, chinese: bool) -> list[str]:
         if not sentences:
             return []
+        # Imported here: sumy pulls in NLTK and scipy (1.5 s), which a run with nothing to
+        # summarise should not pay.
+        from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+        from sumy.summarizers.text_rank import TextRankSummarizer
+
         document = ObjectDocumentModel([Paragraph([Sentence(s, tokenizer) for s in sentences])])
         ratings = TextRankSummarizer().rate_sentences(document)
         rating = [ratings[sentence] for sentence in document.sentences]

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from jiandu.connectors.llm import LLMSummariser
+from jiandu.summarising.llm import LLMSummariser
 from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
 from jiandu.models import store

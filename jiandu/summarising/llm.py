@@ -1,0 +1,195 @@
+"""LLMSummariser: the policy of a summary made by a chat model.
+
+One request normally makes one summary (the transport, with its retries and limits, is
+jiandu.connectors.llm.ChatClient). Around it:
+- format: the answer must parse as SummaryAnswer and pass validate_answer(); an invalid one gets
+  ONE repair request naming the problem, then SummariseError.
+- faithfulness: bullets with claims check_bullets() cannot find in the article get ONE
+  regeneration naming them; if they remain, the Summary says faithful=False and lists them.
+- length: an article whose prompt would exceed input_token_budget is summarised part by part
+  (map.j2) and the parts' notes combined (combine.j2); nothing is truncated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from jiandu.connectors.llm import ChatClient, Usage
+from jiandu.errors import SummariseError
+from jiandu.faithfulness import check_bullets
+from jiandu.records import ArticleInput, Summary
+from jiandu.summarising.answer import SummaryAnswer, summary_schema, validate_answer
+from jiandu.summarising.prompts import fence, prompt_version, render_prompt
+from jiandu.tokens import count_tokens, split_for_budget
+
+# Tokens kept free in every prompt for a repair or regeneration message appended to it.
+FOLLOW_UP_RESERVE = 300
+MESSAGE_OVERHEAD = 4  # tokens a chat format adds per message
+
+
+@dataclass
+class _Tally(Usage):
+    """Usage plus the follow-up requests (repairs, regenerations) among the requests."""
+
+    repairs: int = 0
+
+
+def _user(content: str) -> dict:
+    return {"role": "user", "content": content}
+
+
+class LLMSummariser:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        model: str,
+        response_format: str = "json_schema",
+        max_concurrency: int = 8,
+        requests_per_minute: float | None = None,
+        input_token_budget: int = 6000,
+        timeout: float = 60,
+        max_attempts: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 30.0,
+        max_total_wait: float = 120.0,
+        schema_field: bool = True,
+    ):
+        """response_format: "json_schema" (strict schema, OpenAI and most hosted APIs) or
+        "json_object" (schema in the prompt, and as response_format["schema"] when schema_field,
+        which llama.cpp enforces with a grammar). The transport options are ChatClient's."""
+        if response_format not in ("json_schema", "json_object"):
+            raise ValueError(f"response_format must be json_schema or json_object, got {response_format!r}")
+        self.client = ChatClient(
+            base_url=base_url, api_key=api_key, model=model, max_concurrency=max_concurrency,
+            requests_per_minute=requests_per_minute, timeout=timeout, max_attempts=max_attempts,
+            backoff_base=backoff_base, backoff_max=backoff_max, max_total_wait=max_total_wait,
+        )
+        self.base_url = base_url
+        self.model = model
+        self.response_format = response_format
+        self.max_concurrency = max_concurrency
+        self.input_token_budget = input_token_budget
+        self.schema_field = schema_field
+        self.prompt_version = prompt_version()
+        self._system = render_prompt("system.j2")
+
+    # -- public --
+
+    def summarise(self, article: ArticleInput, sections: list[str]) -> Summary:
+        if not sections:
+            raise SummariseError("no sections configured", retryable=False)
+        if not article.text.strip():
+            raise SummariseError(f"no text to summarise for {article.url or article.title!r}", retryable=False)
+        tally = _Tally()
+        try:
+            return self._summarise(article, sections, tally)
+        except SummariseError as error:
+            # A failure still cost what its requests cost: the run's accounts include it.
+            error.spent(tally.prompt_tokens, tally.completion_tokens, tally.requests)
+            raise
+
+    def _summarise(self, article: ArticleInput, sections: list[str], tally: _Tally) -> Summary:
+        schema_text = json.dumps(summary_schema(sections), ensure_ascii=False, separators=(",", ":")) if self.response_format == "json_object" else None
+        context = {
+            "title": article.title,
+            "url": article.url,
+            "section_hint": article.section_hint,
+            "sections": sections,
+            "schema": schema_text,
+        }
+        prompt = render_prompt("summarise.j2", text=fence(article.text), **context)
+        if self._fits(prompt):
+            messages = [self._system_message(), _user(prompt)]
+        else:
+            notes = self._notes_of(article, context, tally)
+            combine = render_prompt("combine.j2", text=fence(notes), **context)
+            messages = [self._system_message(), _user(combine)]
+        answer, unsupported = self._final_answer(messages, sections, article.text, tally)
+        return Summary(
+            title=answer.title.strip(),
+            emoji=answer.emoji.strip(),
+            section=answer.section,
+            importance=answer.importance,
+            bullets=answer.bullets,
+            model=self.model,
+            prompt_version=self.prompt_version,
+            prompt_tokens=tally.prompt_tokens,
+            completion_tokens=tally.completion_tokens,
+            requests=tally.requests,
+            repairs=tally.repairs,
+            faithful=not unsupported,
+            unsupported=unsupported,
+        )
+
+    # -- prompts and budget --
+
+    def _system_message(self) -> dict:
+        return {"role": "system", "content": self._system}
+
+    def _prompt_tokens(self, user_prompt: str) -> int:
+        return count_tokens(self._system, self.model) + count_tokens(user_prompt, self.model) + 2 * MESSAGE_OVERHEAD
+
+    def _fits(self, user_prompt: str) -> bool:
+        return self._prompt_tokens(user_prompt) + FOLLOW_UP_RESERVE <= self.input_token_budget
+
+    def _notes_of(self, article: ArticleInput, context: dict, tally: _Tally) -> str:
+        """Map: fact notes for each part of a text too long for one prompt, until they fit."""
+        text = article.text
+        while True:
+            empty = render_prompt("map.j2", title=article.title, part=999, parts=999, text="")
+            part_budget = self.input_token_budget - FOLLOW_UP_RESERVE - self._prompt_tokens(empty) - 8
+            if part_budget < 100:
+                raise SummariseError(
+                    f"input_token_budget {self.input_token_budget} leaves {part_budget} tokens for article text",
+                    retryable=False,
+                )
+            parts = split_for_budget(text, part_budget, self.model)
+            notes = []
+            for number, part in enumerate(parts, 1):
+                prompt = render_prompt("map.j2", title=article.title, part=number, parts=len(parts), text=fence(part))
+                completion = self.client.complete([self._system_message(), _user(prompt)], tally)
+                content = (completion.content or "").strip()
+                if not content:
+                    raise SummariseError(f"empty notes for part {number} of {len(parts)} of {article.url or article.title!r}")
+                notes.append(content)
+            combined = "\n".join(notes)
+            if self._fits(render_prompt("combine.j2", text=fence(combined), **context)):
+                return combined
+            if count_tokens(combined, self.model) >= count_tokens(text, self.model):
+                raise SummariseError(f"notes of {article.url or article.title!r} do not get shorter than the text")
+            text = combined  # reduce again over the notes
+
+    # -- answers --
+
+    def _final_answer(self, messages: list[dict], sections: list[str], article_text: str, tally: _Tally) -> tuple[SummaryAnswer, list[str]]:
+        answer, problem = self._ask(messages, sections, tally)
+        if problem:
+            tally.repairs += 1
+            answer, second_problem = self._ask(messages + [_user(render_prompt("repair.j2", problem=problem))], sections, tally)
+            if second_problem:
+                raise SummariseError(f"invalid answer from {self.model}: {problem}; after one repair: {second_problem}")
+        unsupported = check_bullets(answer.bullets, article_text)
+        if unsupported:
+            tally.repairs += 1
+            follow_up = _user(render_prompt("regenerate.j2", claims=unsupported))
+            retry, problem = self._ask(messages + [follow_up], sections, tally)
+            if retry is not None:
+                still_unsupported = check_bullets(retry.bullets, article_text)
+                if len(still_unsupported) <= len(unsupported):
+                    answer, unsupported = retry, still_unsupported
+        return answer, unsupported
+
+    def _ask(self, messages: list[dict], sections: list[str], tally: _Tally) -> tuple[SummaryAnswer | None, str | None]:
+        completion = self.client.complete(messages, tally, response_format=self._response_format(sections))
+        return validate_answer(completion.content, completion.refusal, sections)
+
+    def _response_format(self, sections: list[str]) -> dict:
+        schema = summary_schema(sections)
+        if self.response_format == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "summary", "strict": True, "schema": schema}}
+        if self.schema_field:
+            return {"type": "json_object", "schema": schema}
+        return {"type": "json_object"}
