@@ -4,10 +4,19 @@
 decodes gzip/deflate/brotli itself with a bounded output so a compression bomb cannot
 inflate past `max_bytes`, keeps one total deadline across all hops and the body, and lets
 at most `per_host_limit` requests run at once against one host, process-wide.
+
+Two guards live below httpx, in the network backend of `make_client()`'s transport, because
+only there do they see every socket: `_GuardedBackend` resolves a host once, checks every
+address it got and connects to a checked one (so a name cannot answer a public address to
+the check and a private one to the connect: DNS rebinding), and `_DeadlineStream` gives no
+socket read, write or TLS handshake more time than the fetch's total deadline has left (so a
+server that drips its status line and headers ends with the deadline like one that drips its
+body). The fetch in progress tells them its rules through a context variable.
 """
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import socket
 import threading
@@ -23,6 +32,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import brotli
+import httpcore
 import httpx
 
 from jiandu.connectors.errors import (
@@ -71,13 +81,17 @@ class FetchResult:
 
 def make_client(*, user_agent: str = DEFAULT_USER_AGENT, connect_timeout: float = 10,
                 read_timeout: float = 20, max_connections: int = 16) -> httpx.Client:
-    """A thread-safe sync client for `fetch()`; share one per process and close it at the end."""
+    """A thread-safe sync client for `fetch()`; share one per process and close it at the end.
+    Its transport connects only to checked addresses (see the module's docstring); a proxy
+    from the environment is not used, as it would connect for us, unchecked."""
+    limits = httpx.Limits(max_connections=max_connections,
+                          max_keepalive_connections=max_connections)
     return httpx.Client(
         headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate, br"},
         timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout,
                               write=read_timeout, pool=connect_timeout + read_timeout),
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_connections),
+        limits=limits,
+        transport=_GuardedTransport(limits),
         follow_redirects=False,  # fetch() follows them, checking each hop
     )
 
@@ -97,6 +111,19 @@ def fetch(client: httpx.Client, url: str, *, headers: dict[str, str] | None = No
     if deadline_seconds is None:
         deadline_seconds = (timeouts.connect or 10) + (timeouts.read or 20)
     deadline = time.monotonic() + deadline_seconds
+    rules = _FetchRules(url, allow_private, deadline)
+    token = _current_rules.set(rules)
+    try:
+        return _follow(client, url, rules, headers or {}, max_bytes, timeouts, per_host_limit,
+                       content_types)
+    finally:
+        _current_rules.reset(token)
+
+
+def _follow(client: httpx.Client, url: str, rules: _FetchRules, headers: dict[str, str],
+            max_bytes: int, timeouts: httpx.Timeout, per_host_limit: int,
+            content_types: frozenset[str] | None) -> FetchResult:
+    allow_private = rules.allow_private
     visited: set[str] = set()
     permanent = True
     redirected = False
@@ -110,9 +137,10 @@ def fetch(client: httpx.Client, url: str, *, headers: dict[str, str] | None = No
         with _host_slot(host, per_host_limit):
             # Waiting for a turn at a busy host is not this answer being slow: a page that
             # drips must not use up the deadline of every other page queued behind it.
-            deadline += time.monotonic() - queued
+            rules.deadline += time.monotonic() - queued
+            rules.url = current
             status, response_headers, location, body = _one_request(
-                client, current, headers or {}, max_bytes, deadline, timeouts, content_types)
+                client, current, headers, max_bytes, rules.deadline, timeouts, content_types)
         if location is None:
             if status >= 400:
                 raise HTTPStatusError(current, status,
@@ -151,6 +179,8 @@ def _one_request(client: httpx.Client, url: str, headers: dict[str, str], max_by
             body = _read_body(response, url, max_bytes, deadline)
             return response.status_code, response.headers, None, body
     except httpx.TimeoutException as exc:
+        if time.monotonic() >= deadline:
+            raise Timeout(url, "total deadline passed before the answer was complete") from exc
         raise Timeout(url, f"timed out ({type(exc).__name__})") from exc
     except httpx.TransportError as exc:
         raise NetworkError(url, f"network error: {exc or type(exc).__name__}") from exc
@@ -283,6 +313,100 @@ def is_refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -
             return is_refused_address(mapped)
     return (not address.is_global or address.is_multicast or address.is_reserved
             or address in METADATA_ADDRESSES)
+
+
+# --- below httpx: connect to the checked address, within the deadline ----------------------
+
+@dataclass
+class _FetchRules:
+    url: str  # the hop being fetched, for error messages
+    allow_private: bool
+    deadline: float  # time.monotonic() by which the whole fetch must be done
+
+
+_current_rules: contextvars.ContextVar[_FetchRules | None] = contextvars.ContextVar(
+    "jiandu_fetch_rules", default=None)
+
+
+def _clamped(timeout: float | None, *, on_expiry: type[Exception]) -> float | None:
+    """`timeout`, shortened to what the current fetch's deadline has left."""
+    rules = _current_rules.get()
+    if rules is None:
+        return timeout
+    left = rules.deadline - time.monotonic()
+    if left <= 0:
+        raise on_expiry("total deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read, write and TLS handshake ends by the fetch's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _clamped(timeout, on_expiry=httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _clamped(timeout, on_expiry=httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        # server_hostname is the URL's name, so SNI and certificate checks use the name even
+        # though the socket was opened to an address.
+        return _DeadlineStream(self._stream.start_tls(
+            ssl_context, server_hostname, _clamped(timeout, on_expiry=httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Resolve once, check every address, connect to a checked one."""
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options=None) -> httpcore.NetworkStream:
+        rules = _current_rules.get()
+        timeout = _clamped(timeout, on_expiry=httpcore.ConnectTimeout)
+        if rules is None:  # a request made outside fetch(): no address rules to apply
+            return _DeadlineStream(super().connect_tcp(host, port, timeout, local_address,
+                                                       socket_options))
+        try:
+            addresses = resolve(host, port, rules.url)
+        except NetworkError as exc:  # reported like any other failure to connect
+            raise httpcore.ConnectError(exc.reason) from exc
+        if not rules.allow_private:
+            for address in addresses:
+                if is_refused_address(address):
+                    raise BlockedAddress(rules.url, f"host {host} resolves to {address}, a "
+                                                    "non-public address (allow_private is off)")
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return _DeadlineStream(super().connect_tcp(
+                    str(address), port, _clamped(timeout, on_expiry=httpcore.ConnectTimeout),
+                    local_address, socket_options))
+            except httpcore.ConnectError as exc:  # try the next address, as browsers do
+                failure = exc
+        raise failure or httpcore.ConnectError(f"no address for {host}")
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    """httpx's own transport over a connection pool that uses `_GuardedBackend`."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(),
+        )
 
 
 # --- per-host concurrency -----------------------------------------------------------------
