@@ -402,13 +402,17 @@ def issue_list() -> None:
 
     rt = runtime()
     table = Table(title="Issues")
-    for column in ("number", "date", "items", "source 字", "digest 字", "tokens", "subject", "deliveries"):
+    for column in ("number", "date", "stories", "items", "source 字", "digest 字", "tokens", "subject",
+                   "deliveries"):
         table.add_column(column)
     with rt.sessions() as session:
-        for issue in store.list_issues(session):
+        issues = store.list_issues(session)
+        counts = store.issue_counts(session, [issue.id for issue in issues])
+        for issue in issues:
             deliveries = store.deliveries_of(session, issue)
             sent = sum(d.status == DeliveryStatus.SENT for d in deliveries)
-            table.add_row(str(issue.number), issue.issue_date, str(len(issue.items)),
+            stories, items = counts[issue.id]
+            table.add_row(str(issue.number), issue.issue_date, str(stories), str(items),
                           str(issue.stats.get("source_chars", "")), str(issue.stats.get("digest_chars", "")),
                           str(issue.stats.get("prompt_tokens", 0) + issue.stats.get("completion_tokens", 0)),
                           issue.subject, f"{sent}/{len(deliveries)} sent" if deliveries else "")

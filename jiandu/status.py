@@ -42,5 +42,10 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
             "tokens this week": prompt + completion,
             "cost this week (USD)": round(cost, 4),
             "emails not delivered (failed)": failed_mail,
-            "last issue": f"{latest.number} ({latest.issue_date}, {len(latest.items)} stories)" if latest else "none",
+            "last issue": _issue_line(session, latest) if latest else "none",
         }
+
+
+def _issue_line(session, issue) -> str:
+    stories, items = store.issue_counts(session, [issue.id])[issue.id]
+    return f"{issue.number} ({issue.issue_date}, {stories} stories from {items} items)"

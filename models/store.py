@@ -319,3 +319,25 @@ def iter_items(session: Session, *, batch: int = 500) -> Iterator[Item]:
 
 def count_items_by_status(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Item.status, func.count()).group_by(Item.status)).all())
+
+
+def issue_counts(session: Session, issue_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """issue id -> (stories shown, items in them): a story is one entry of the issue, with the
+    items (the same story from several sources) merged into it; stories an editor dropped and
+    their items are not counted."""
+    counts = {issue_id: (0, 0) for issue_id in issue_ids}
+    for start in range(0, len(issue_ids), 500):
+        rows = session.execute(
+            select(Item.issue_id, Item.id, Item.story_id, Item.status)
+            .where(Item.issue_id.in_(issue_ids[start:start + 500]))).all()
+        shown = {item_id for _, item_id, story_id, status in rows
+                 if story_id == item_id and status != "dropped"}
+        for issue_id, _, story_id, _ in rows:
+            if story_id in shown:
+                stories, items = counts[issue_id]
+                counts[issue_id] = (stories, items + 1)
+        for issue_id, item_id, _, _ in rows:
+            if item_id in shown:
+                stories, items = counts[issue_id]
+                counts[issue_id] = (stories + 1, items)
+    return counts

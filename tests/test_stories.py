@@ -74,9 +74,11 @@ def test_twenty_stories_from_three_outlets_are_twenty_stories(monkeypatch):
         assert report.merged_into_stories == 40
         assert summarise(rt).summarised == 20  # each story summarised once
         published = publish(rt)
-        assert published.items == 20
+        assert (published.stories, published.items) == (20, 60)  # 20 entries, from 60 items
         with rt.sessions() as session:
-            markdown = store.issue_by_number(session, 1).markdown
+            issue = store.issue_by_number(session, 1)
+            markdown = issue.markdown
+            assert store.issue_counts(session, [issue.id]) == {issue.id: (20, 60)}
         link_lines = [line for line in markdown.splitlines() if line.startswith("原文链接:")]
         assert len(link_lines) == 20
         assert all(line.count("](http") == 3 for line in link_lines)

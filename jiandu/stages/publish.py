@@ -27,7 +27,8 @@ EDITIONS = ("md", "html", "txt")
 @dataclass
 class PublishReport(StageReport):
     issue_number: int | None = None
-    items: int = 0
+    stories: int = 0  # entries in the issue
+    items: int = 0  # items in those stories (one story may come from several sources)
     source_chars: int = 0
     digest_chars: int = 0
     files: list[str] = field(default_factory=list)
@@ -99,7 +100,7 @@ def publish(rt: Runtime, *, since: date | None = None, until: date | None = None
             for recipient in settings.mail_to:
                 store.delivery_for(session, issue, recipient)
         report.issue_number = number
-        report.items = len(leaders)
+        report.stories, report.items = store.issue_counts(session, [issue.id])[issue.id]
         report.source_chars = stats.get("source_chars", 0)
         report.digest_chars = stats.get("digest_chars", 0)
         report.files = [str(p) for p in write_editions(settings.out_dir, issue)]
