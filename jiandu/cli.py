@@ -149,7 +149,8 @@ def source_add(
 
 @source_app.command("list")
 def source_list() -> None:
-    """Sources with their polling state: last status, errors, next check."""
+    """Sources with their polling state: last status (and `quiet since YYYY-MM-DD` for a source
+    with no new entry for longer than its rhythm allows), errors, next check."""
     from jiandu.models import store
 
     rt = runtime()
@@ -161,10 +162,17 @@ def source_list() -> None:
         for s in store.list_sources(session):
             table.add_row(
                 str(s.id), s.kind, s.name or "", s.section or "", "yes" if s.enabled else "no",
-                str(s.last_status or ""), _when(s.last_polled_at), str(s.error_count or 0),
+                _source_status(s), _when(s.last_polled_at), str(s.error_count or 0),
                 _when(s.next_check_at), s.last_error or s.warning or "", s.url,
             )
     console.print(table)
+
+
+def _source_status(source) -> str:
+    status = str(source.last_status or "")
+    if source.quiet_since is not None:
+        status = f"{status} quiet since {source.quiet_since:%Y-%m-%d}".strip()
+    return status
 
 
 def _when(moment: Optional[datetime]) -> str:

@@ -17,8 +17,9 @@ from jiandu.connectors.errors import FetchError, HTTPStatusError, UnsupportedCon
 from jiandu.connectors import rsshub
 from jiandu.connectors.feeds import fetch_feed
 from jiandu.connectors.http import make_client
-from jiandu.connectors.pages import fetch_page
-from jiandu import dedup
+from jiandu.connectors.resolvers import resolve
+from jiandu.connectors.resolvers.settings import resolver_context
+from jiandu import dedup, quiet
 from jiandu.concurrency import bounded_map
 from jiandu.extraction import Extractor
 from jiandu.progress import progress
@@ -141,13 +142,17 @@ def record_feed(session: Session, source: Source, fetched: FeedFetch, now: datet
         if clash is None:
             source.url = fetched.url
     if fetched.status == 304:
+        quiet.observe(source, [], new_entries=0, now=now)
         return 0
     source.etag = fetched.etag
     source.last_modified = fetched.last_modified
     source.warning = fetched.warning
     if fetched.title and not source.name:
         source.name = fetched.title
-    return store.add_feed_entries(session, source, fetched.entries, now)
+    new_entries = store.add_feed_entries(session, source, fetched.entries, now)
+    quiet.observe(source, [entry.published for entry in fetched.entries],
+                  new_entries=new_entries, now=now)
+    return new_entries
 
 
 def record_feed_error(source: Source, error: BaseException, now: datetime) -> None:
