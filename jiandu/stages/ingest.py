@@ -17,8 +17,7 @@ from jiandu.connectors.errors import FetchError, HTTPStatusError, UnsupportedCon
 from jiandu.connectors import rsshub
 from jiandu.connectors.feeds import fetch_feed
 from jiandu.connectors.http import make_client
-from jiandu.connectors.resolvers import resolve
-from jiandu.connectors.resolvers.settings import resolver_context
+from jiandu.connectors.pages import fetch_page
 from jiandu import dedup, quiet
 from jiandu.concurrency import bounded_map
 from jiandu.extraction import Extractor
