@@ -8,7 +8,7 @@ from typing import Any
 from jiandu.runtime import Runtime
 from jiandu.stages.summarise import cost_of
 from jiandu.models import store
-from jiandu.models.schema import utcnow
+from jiandu.models.schema import ItemStatus, utcnow
 
 
 def collect_status(rt: Runtime) -> dict[str, Any]:
@@ -34,13 +34,13 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
             "sources quiet (no new entry for longer than their rhythm)": sum(
                 1 for s in sources if s.quiet_since is not None),
             "last poll": max(polled).strftime("%Y-%m-%d %H:%M UTC") if polled else "never",
-            "items waiting for text": counts.get("new", 0),
-            "items waiting for a summary": counts.get("extracted", 0),
-            "items failed": counts.get("failed", 0),
-            "items summarised, not yet published": counts.get("summarised", 0),
-            "items published": counts.get("published", 0),
-            "items merged into a story": counts.get("merged", 0),
-            "items held (unsupported claims)": counts.get("held", 0),
+            "items waiting for text": counts.get(ItemStatus.NEW, 0),
+            "items waiting for a summary": counts.get(ItemStatus.EXTRACTED, 0),
+            "items failed": counts.get(ItemStatus.FAILED, 0),
+            "items summarised, not yet published": counts.get(ItemStatus.SUMMARISED, 0),
+            "items published": counts.get(ItemStatus.PUBLISHED, 0),
+            "items merged into a story": counts.get(ItemStatus.MERGED, 0),
+            "items held (unsupported claims)": counts.get(ItemStatus.HELD, 0),
             "tokens this week": prompt + completion,
             "cost this week (USD)": round(cost, 4),
             "emails not delivered (failed)": failed_mail,

@@ -28,9 +28,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiandu.models.schema import Item, Source, utcnow
+from jiandu.models.schema import Item, ItemStatus, Source, utcnow
+from jiandu.models.transitions import FETCH, SUMMARISE
 
-STAGES = ("fetch", "summarise")
+STAGES = (FETCH, SUMMARISE)
 
 
 def worker_id() -> str:
@@ -39,20 +40,21 @@ def worker_id() -> str:
 
 
 def wanted(stage: str, now: datetime) -> ColumnElement[bool]:
-    """Items the stage has work for (as models.store selects them), failures after backoff."""
-    if stage == "fetch":
+    """Items the stage has work for, failures and holds after their backoff: the states
+    models.transitions.FETCHABLE and SUMMARISABLE, in SQL."""
+    if stage == FETCH:
         return or_(
-            Item.status == "new",
-            and_(Item.status == "failed", Item.failed_stage == "fetch",
+            Item.status == ItemStatus.NEW,
+            and_(Item.status == ItemStatus.FAILED, Item.failed_stage == FETCH,
                  Item.next_attempt_at <= now),
         )
-    if stage == "summarise":
+    if stage == SUMMARISE:
         return and_(
             Item.story_id == Item.id,
             or_(
-                Item.status == "extracted",
-                and_(Item.status.in_(("failed", "held")), Item.failed_stage == "summarise",
-                     Item.next_attempt_at <= now),
+                Item.status == ItemStatus.EXTRACTED,
+                and_(Item.status.in_((ItemStatus.FAILED, ItemStatus.HELD)),
+                     Item.failed_stage == SUMMARISE, Item.next_attempt_at <= now),
             ),
         )
     raise ValueError(f"unknown stage {stage!r}; claimable stages are {', '.join(STAGES)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -14,16 +14,27 @@ from sqlalchemy.orm import Session
 
 from jiandu.records import FeedEntry, SavedRecord, Summary
 from jiandu.urls import canonicalize
-from jiandu.models.schema import Delivery, Issue, Item, Run, Source, SummaryRow, TextBlob, utcnow
+from jiandu.models.schema import (
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    Item,
+    ItemStatus,
+    Run,
+    Source,
+    SummaryRow,
+    TextBlob,
+    utcnow,
+)
+from jiandu.models.transitions import (  # noqa: F401 (BACKOFF_*, backoff: the stages' waits)
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    PUBLISHED,
+    SENDING,
+    backoff,
+)
 
-# Failing work waits 15 min, 30 min, 1 h ... capped at a day, before it is tried again.
-BACKOFF_BASE = timedelta(minutes=15)
-BACKOFF_CAP = timedelta(hours=24)
 INSERT_BATCH = 500
-
-
-def backoff(attempts: int) -> timedelta:
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
 
 
 # Sources ---------------------------------------------------------------------------------------
@@ -91,7 +102,7 @@ def add_feed_entries(session: Session, source: Source, entries: Iterable[FeedEnt
             feed_content=entry.content or "",
             links=[entry.url] if entry.url else [],
             is_clipping=False,
-            status="new",
+            status=ItemStatus.NEW.value,
             attempts=0,
         ))
     return _insert_items(session, source, rows)
@@ -119,21 +130,10 @@ def add_saved_records(session: Session, source: Source, records: Iterable[SavedR
             feed_content=record.text or "",
             links=[link for link in links if link],
             is_clipping=clipping,
-            status="new",
+            status=ItemStatus.NEW.value,
             attempts=0,
         ))
     return _insert_items(session, source, rows)
-
-
-def mark_failed(item: Item, stage: str, reason: str, now: datetime, *, retry: bool = True,
-                status: str = "failed") -> None:
-    """Record a failure (or a hold) with its reason; the work is tried again after a backoff."""
-    item.status = status
-    item.failed_stage = stage
-    item.error = reason[:2000]
-    item.attempts = (item.attempts or 0) + 1
-    # A failure that cannot get better by waiting is still retried, but rarely.
-    item.next_attempt_at = now + (backoff(item.attempts) if retry else BACKOFF_CAP)
 
 
 def text_for(session: Session, content: str, zi: int, signature: bytes | None) -> TextBlob:
@@ -220,7 +220,8 @@ def publishable_items(session: Session, *, since: datetime | None, until: dateti
     query = (
         select(Item)
         .join(SummaryRow, Item.summary_id == SummaryRow.id)
-        .where(Item.status == "summarised", Item.issue_id.is_(None), Item.story_id == Item.id)
+        .where(Item.status == ItemStatus.SUMMARISED, Item.issue_id.is_(None),
+               Item.story_id == Item.id)
     )
     if since is not None:
         query = query.where(Item.published_at >= since)
@@ -258,6 +259,8 @@ def latest_issue(session: Session) -> Issue | None:
 
 
 def assign_to_issue(session: Session, story_ids: list[int], issue: Issue) -> None:
+    """Every member of these stories goes into the issue; the leaders take the `published`
+    transition (models.transitions), as one statement per chunk."""
     for start in range(0, len(story_ids), 500):
         chunk = story_ids[start:start + 500]
         session.execute(
@@ -265,7 +268,8 @@ def assign_to_issue(session: Session, story_ids: list[int], issue: Issue) -> Non
             .values(issue_id=issue.id)
         )
         session.execute(
-            update(Item).where(Item.id.in_(chunk)).values(status="published")
+            update(Item).where(Item.id.in_(chunk), Item.status.in_(PUBLISHED.starts))
+            .values(status=PUBLISHED.target)
         )
 
 
@@ -277,14 +281,30 @@ def delivery_for(session: Session, issue: Issue, recipient: str) -> Delivery:
         select(Delivery).where(Delivery.issue_id == issue.id, Delivery.recipient == recipient)
     )
     if delivery is None:
-        delivery = Delivery(issue_id=issue.id, recipient=recipient, status="pending", attempts=0)
+        delivery = Delivery(issue_id=issue.id, recipient=recipient,
+                            status=DeliveryStatus.PENDING.value, attempts=0)
         session.add(delivery)
         session.flush()
     return delivery
 
 
 def failed_deliveries(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "failed")) or 0
+    return session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.FAILED)
+    ) or 0
+
+
+def deliveries_to_send(session: Session, *, max_attempts: int) -> list[Delivery]:
+    """Deliveries not sent yet (a "sending" one was cut short) with attempts left, oldest first."""
+    return list(session.scalars(
+        select(Delivery)
+        .where(Delivery.status.in_(SENDING.starts), Delivery.attempts < max_attempts)
+        .order_by(Delivery.id)
+    ))
+
+
+def issue_of(session: Session, delivery: Delivery) -> Issue:
+    return session.get(Issue, delivery.issue_id)
 
 
 def deliveries_of(session: Session, issue: Issue) -> list[Delivery]:

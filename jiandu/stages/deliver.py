@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import make_msgid
 
-from sqlalchemy import select
-
 from jiandu.runtime import Runtime
 from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
-from jiandu.models import store
-from jiandu.models.schema import Delivery, Issue, utcnow
+from jiandu.models import store, transitions
+from jiandu.models.schema import utcnow
 
 MAX_ATTEMPTS = 8
 
@@ -50,9 +48,7 @@ def queue_issue(rt: Runtime, issue_number: int, recipients: list[str] | None = N
         for recipient in recipients:
             delivery = store.delivery_for(session, issue, recipient)
             if force:
-                delivery.status = "pending"
-                delivery.message_id = None
-                delivery.attempts = 0
+                transitions.requeued(delivery)
 
 
 def deliver_pending(rt: Runtime, *, now: datetime | None = None) -> DeliveryReport:
@@ -64,17 +60,11 @@ def deliver_pending(rt: Runtime, *, now: datetime | None = None) -> DeliveryRepo
     if not mail_configured(settings):
         return report
     with rt.sessions() as session:
-        pending = list(session.scalars(
-            select(Delivery).where(Delivery.status.in_(["pending", "sending", "failed"]),
-                                   Delivery.attempts < MAX_ATTEMPTS).order_by(Delivery.id)
-        ))
-        for delivery in pending:
-            issue = session.get(Issue, delivery.issue_id)
-            if not delivery.message_id:
-                domain = settings.mail_from.rpartition("@")[2] or "localhost"
-                delivery.message_id = make_msgid(idstring=f"jiandu.{issue.number}", domain=domain)
-            delivery.status = "sending"
-            delivery.attempts += 1
+        for delivery in store.deliveries_to_send(session, max_attempts=MAX_ATTEMPTS):
+            issue = store.issue_of(session, delivery)
+            domain = settings.mail_from.rpartition("@")[2] or "localhost"
+            transitions.sending(delivery, delivery.message_id or make_msgid(
+                idstring=f"jiandu.{issue.number}", domain=domain))
             session.commit()  # recorded before sending
             message = build_message(
                 subject=issue.subject, sender=settings.mail_from, recipient=delivery.recipient,
@@ -90,14 +80,11 @@ def deliver_pending(rt: Runtime, *, now: datetime | None = None) -> DeliveryRepo
                     password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
                 )
             except MailError as exc:
-                delivery.status = "failed"
-                delivery.error = str(exc)
+                transitions.refused(delivery, str(exc))
                 report.failed += 1
                 report.errors.append(f"issue {issue.number} to {delivery.recipient}: {exc}")
             else:
-                delivery.status = "sent"
-                delivery.error = None
-                delivery.sent_at = utcnow()
+                transitions.sent(delivery, utcnow())
                 report.sent += 1
             session.commit()  # recorded after sending
     return report

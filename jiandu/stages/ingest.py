@@ -27,7 +27,7 @@ from jiandu.runtime import Runtime
 from jiandu.stages.report import StageReport
 from jiandu.urls import canonicalize, is_profile_url
 from jiandu.zi import count_zi
-from jiandu.models import claims, store
+from jiandu.models import claims, store, transitions
 from jiandu.models.schema import Item, Source, utcnow
 
 USER_AGENT = "jiandu/0.1 (+https://example.invalid/jiandu; feed digest reader)"
@@ -264,10 +264,12 @@ def apply_text(session: Session, item: Item, page: Extracted | None, error: Base
                matcher: dedup.StoryMatcher, report: IngestReport, now: datetime,
                page_signature: bytes | None = None) -> None:
     """Choose the item's text (page or feed), store it once, and put the item in its story."""
+    if not transitions.may(item, transitions.TEXT_STORED):
+        return  # this worker's lease ran out and another has moved the item on
     feed_text = (item.feed_content or "").strip()
     feed_zi = count_zi(feed_text)
     # This item's fetch is settled: its claim ends here, so a summariser can claim it at once.
-    item.claimed_by = item.claimed_until = None
+    transitions.claim_finished(item)
     if item.is_clipping:
         text, origin, reason = feed_text, "clipping", "the clipping's own text"
         report.clippings += 1
@@ -289,16 +291,14 @@ def apply_text(session: Session, item: Item, page: Extracted | None, error: Base
             reason = "page fetching is off" if item.url else "the entry has no link"
         report.text_from_feed += 1
     elif isinstance(error, UnsupportedContent):
-        item.status = "skipped"
-        item.content_type = getattr(error, "content_type", None)
-        item.error = str(error)
+        transitions.skipped(item, reason=str(error), content_type=error.content_type)
         report.skipped += 1
         return
     else:
         reason = str(error) if error is not None else "no text: the page yields none and the feed has none"
         if isinstance(error, BaseException) and not isinstance(error, FetchError):
             reason = f"{type(error).__name__}: {error}"
-        store.mark_failed(item, "fetch", reason, now)
+        transitions.failed(item, transitions.FETCH, reason, now)
         report.fetch_failures += 1
         return
 
@@ -311,13 +311,7 @@ def apply_text(session: Session, item: Item, page: Extracted | None, error: Base
     signature = page_signature if origin == "page" and page_signature is not None else (
         dedup.signature(text))
     blob = store.text_for(session, text, count_zi(text), signature)
-    item.text_id = blob.id
-    item.text_origin = origin
-    item.text_reason = reason
-    item.status = "extracted"
-    item.failed_stage = None
-    item.error = None
-    item.next_attempt_at = None
+    transitions.text_stored(item, text_id=blob.id, origin=origin, reason=reason)
     story = None
     # The same story link merges; an author's page or a bare home page does not name a story.
     if item.canonical_url and not is_profile_url(item.canonical_url):
@@ -325,10 +319,8 @@ def apply_text(session: Session, item: Item, page: Extracted | None, error: Base
     if story is None:
         story = matcher.match(signature)
     if story is None or story == item.id:
-        item.story_id = item.id
-        matcher.add(item.id, signature)
+        matcher.add(item.id, signature)  # it leads its own story (text_stored)
     else:
-        item.story_id = story
-        item.status = "merged"
+        transitions.merged(item, story)
         report.merged_into_stories += 1
 

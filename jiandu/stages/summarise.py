@@ -22,7 +22,7 @@ from jiandu.records import ArticleInput, Summary
 from jiandu.runtime import Runtime
 from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
-from jiandu.models import claims, store
+from jiandu.models import claims, store, transitions
 from jiandu.models.schema import Item, utcnow
 
 RENEW_EVERY = 20  # results between renewals of this worker's claims
@@ -144,9 +144,11 @@ class Summarising:
                 sha = item.text.sha256
                 cached = store.cached_summary(session, sha, self.summariser.model,
                                               self.summariser.prompt_version)
-                if cached is not None and cached.faithful is not False:
-                    attach(item, cached.id)
-                    self._finished(session, item)
+                if not transitions.may(item, transitions.SUMMARY_ATTACHED):
+                    self._finished(item)  # moved on by a worker whose claim outlived ours
+                elif cached is not None and cached.faithful is not False:
+                    transitions.summary_attached(item, cached.id)
+                    self._finished(item)
                     self.report.cache_hits += 1
                     progress().advance("summaries")
                 elif sha in self.in_flight:
@@ -170,7 +172,7 @@ class Summarising:
             items = [session.get(Item, item_id) for item_id in self.in_flight.pop(sha)]
             self._record(session, sha, items, outcome)
             for item in items:
-                self._finished(session, item)
+                self._finished(item)
             if done % RENEW_EVERY == 0:
                 claims.renew(session, sorted(self.held), self.worker, self.lease)
             session.commit()  # at once: the write lock is never held while waiting on the LLM
@@ -181,12 +183,14 @@ class Summarising:
     def _record(self, session: Session, sha: str, items: list[Item],
                 outcome: Summary | BaseException) -> None:
         report, now = self.report, self.now
+        # An item another worker moved on (its claim outlived ours) is left as it is.
+        items = [item for item in items if transitions.may(item, transitions.SUMMARY_ATTACHED)]
         if isinstance(outcome, BaseException):
             retry = not isinstance(outcome, SummariseError) or outcome.retryable
             reason = str(outcome) if isinstance(outcome, SummariseError) else (
                 f"{type(outcome).__name__}: {outcome}")
             for item in items:
-                store.mark_failed(item, "summarise", reason, now, retry=retry)
+                transitions.failed(item, transitions.SUMMARISE, reason, now, retry=retry)
             report.failed += len(items)
             if isinstance(outcome, SummariseError):
                 report.requests += outcome.requests
@@ -196,12 +200,12 @@ class Summarising:
         summary = normalise(outcome, self.sections)
         row = store.store_summary(session, sha, summary)
         for item in items:
-            attach(item, row.id)
             if summary.faithful is False and self.rt.settings.hold_unfaithful:
                 # Stored and shown, kept out of issues, asked again on a later run.
-                store.mark_failed(item, "summarise",
-                                  "unsupported claims: " + "; ".join(summary.unsupported),
-                                  now, status="held")
+                transitions.held(item, row.id,
+                                 "unsupported claims: " + "; ".join(summary.unsupported), now)
+            else:
+                transitions.summary_attached(item, row.id)
         report.checked += summary.faithful is not None
         if summary.faithful is False:
             report.unfaithful += len(items)
@@ -212,17 +216,9 @@ class Summarising:
         report.prompt_tokens += summary.prompt_tokens
         report.completion_tokens += summary.completion_tokens
 
-    def _finished(self, session: Session, item: Item) -> None:
-        item.claimed_by = item.claimed_until = None
+    def _finished(self, item: Item) -> None:
+        transitions.claim_finished(item)
         self.held.discard(item.id)
-
-
-def attach(item: Item, summary_id: int) -> None:
-    item.summary_id = summary_id
-    item.status = "summarised"
-    item.failed_stage = None
-    item.error = None
-    item.next_attempt_at = None
 
 
 def normalise(summary: Summary, sections: list[str]) -> Summary:
