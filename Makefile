@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 export JIANDU_HOME ?= $(CURDIR)/.jiandu
 
-.PHONY: demo test test-fast bench screenshots clean
+.PHONY: demo test test-fast bench screenshots eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ screenshots: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The faithfulness checker on its labelled set: false alarms and catch rates (docs/faithfulness.md).
+eval: $(STAMP)
+	$(BIN)/python -W ignore -m jiandu.faithfulness_eval tests/fixtures/faithfulness
 
 clean:
 	rm -rf $(VENV) .jiandu out
