@@ -370,7 +370,13 @@ def show_publish(report: dict) -> None:
     console.print(summary_table("Publish", {k: v for k, v in report.items() if k != "files"}))
     if delivery.get("sent") or delivery.get("failed"):
         console.print(summary_table("Email", delivery))
-    if report.get("issue_number"):
+    if pushed.get("pushed") or pushed.get("failed"):
+        console.print(summary_table("Push", pushed))
+    number = report.get("issue_number")
+    if report.get("waiting_draft"):
+        console.print(f"Draft {report['waiting_draft']} still waits for review; nothing new was made "
+                      f"or sent (jiandu issue review {report['waiting_draft']}).")
+    elif number:
         for path in report.get("files", []):
             console.print(f"Issue {report['issue_number']}: {path}")
     else:
@@ -379,6 +385,7 @@ def show_publish(report: dict) -> None:
 
 # Items and issues ------------------------------------------------------------------------------
 
+    pushed = report.pop("push", None) or {}
 
 @items_app.command("export")
 def items_export(
@@ -462,6 +469,28 @@ def issue_send(
     if not recipients:
         raise InputError("no recipients: give --to or set JIANDU_MAIL_TO")
     rt = runtime()
+@issue_app.command("push")
+def issue_push(
+    number: int = typer.Argument(..., help="The issue number."),
+    to: Optional[list[str]] = typer.Option(None, "--to", metavar="URL",
+                                           help="Apprise URL (repeatable); default JIANDU_PUSH_URLS."),
+    force: bool = typer.Option(False, "--force", help="Push again to targets that already have it."),
+) -> None:
+    """Push an issue's short message (stats, emoji + titles, archive link) to chats via Apprise;
+    targets that already have it are skipped unless --force. Only masked URLs are printed."""
+    from jiandu.stages.push import push_pending, queue_issue
+
+    urls = list(to or settings().push_urls)
+    if not urls:
+        raise InputError("no push targets: give --to URL or set JIANDU_PUSH_URLS")
+    rt = runtime()
+    queue_issue(rt, number, urls, force=force)
+    report = push_pending(rt, urls=urls)
+    console.print(summary_table(f"Issue {number}", report.as_dict()))
+    if report.failed:
+        raise typer.Exit(1)
+
+
     queue_issue(rt, number, recipients, force=force)
     report = deliver_pending(rt)
     console.print(summary_table(f"Issue {number}", report.as_dict()))

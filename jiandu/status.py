@@ -7,7 +7,7 @@ from typing import Any
 
 from jiandu.runtime import Runtime
 from jiandu.stages.summarise import cost_of
-from jiandu.models import store
+from jiandu.models import pushes, store
 from jiandu.models.schema import ItemStatus, utcnow
 
 
@@ -44,6 +44,7 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
             "tokens this week": prompt + completion,
             "cost this week (USD)": round(cost, 4),
             "emails not delivered (failed)": failed_mail,
+            "pushes not delivered (failed)": pushes.failed_pushes(session),
             "last issue": _issue_line(session, latest) if latest else "none",
         }
 

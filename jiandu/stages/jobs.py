@@ -15,6 +15,7 @@ from jiandu.stages import deliver as deliver_stage
 from jiandu.stages import ingest as ingest_stage
 from jiandu.stages import pipeline as pipeline_stage
 from jiandu.stages import publish as publish_stage
+from jiandu.stages import push as push_stage
 from jiandu.stages import summarise as summarise_stage
 
 
@@ -48,9 +49,14 @@ def deliver() -> dict:
     return _with_runtime(deliver_stage.deliver_pending).as_dict()
 
 
+def push() -> dict:
+    return _with_runtime(push_stage.push_pending).as_dict()
+
+
 def publish_and_deliver(since: date | None = None, until: date | None = None) -> dict:
     report = publish(since, until)
     report["delivery"] = deliver()
+    report["push"] = push()
     return report
 
 

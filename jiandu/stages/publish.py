@@ -16,6 +16,7 @@ from jiandu.issue_context import build_context
 from jiandu.records import DigestItem, Publication
 from jiandu.render import render
 from jiandu.runtime import Runtime
+from jiandu.stages.push import queue_pushes
 from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
 from jiandu.models import store
@@ -99,6 +100,7 @@ def publish(rt: Runtime, *, since: date | None = None, until: date | None = None
         if settings.smtp_host:
             for recipient in settings.mail_to:
                 store.delivery_for(session, issue, recipient)
+        queue_pushes(session, issue, settings.push_urls)  # JIANDU_PUSH_URLS, each once
         report.issue_number = number
         report.stories, report.items = store.issue_counts(session, [issue.id])[issue.id]
         report.source_chars = stats.get("source_chars", 0)
