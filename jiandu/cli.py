@@ -367,16 +367,13 @@ def run(
 
 def show_publish(report: dict) -> None:
     delivery = report.pop("delivery", None) or {}
+    pushed = report.pop("push", None) or {}
     console.print(summary_table("Publish", {k: v for k, v in report.items() if k != "files"}))
     if delivery.get("sent") or delivery.get("failed"):
         console.print(summary_table("Email", delivery))
     if pushed.get("pushed") or pushed.get("failed"):
         console.print(summary_table("Push", pushed))
-    number = report.get("issue_number")
-    if report.get("waiting_draft"):
-        console.print(f"Draft {report['waiting_draft']} still waits for review; nothing new was made "
-                      f"or sent (jiandu issue review {report['waiting_draft']}).")
-    elif number:
+    if report.get("issue_number"):
         for path in report.get("files", []):
             console.print(f"Issue {report['issue_number']}: {path}")
     else:
@@ -385,7 +382,6 @@ def show_publish(report: dict) -> None:
 
 # Items and issues ------------------------------------------------------------------------------
 
-    pushed = report.pop("push", None) or {}
 
 @items_app.command("export")
 def items_export(
@@ -453,22 +449,6 @@ def issue_show(
     sys.stdout.write(body)
 
 
-@issue_app.command("send")
-def issue_send(
-    number: int = typer.Argument(..., help="The issue number."),
-    to: Optional[list[str]] = typer.Option(None, "--to", help="Recipient (repeatable); default JIANDU_MAIL_TO."),
-    force: bool = typer.Option(False, "--force", help="Send again to recipients who already have it."),
-) -> None:
-    """Email an issue by hand (recipients who already have it are skipped unless --force)."""
-    from jiandu.stages.deliver import deliver_pending, queue_issue
-
-    s = settings()
-    if not s.smtp_host:
-        raise InputError("JIANDU_SMTP_HOST is not set: nowhere to send mail")
-    recipients = list(to or s.mail_to)
-    if not recipients:
-        raise InputError("no recipients: give --to or set JIANDU_MAIL_TO")
-    rt = runtime()
 @issue_app.command("push")
 def issue_push(
     number: int = typer.Argument(..., help="The issue number."),
@@ -491,6 +471,22 @@ def issue_push(
         raise typer.Exit(1)
 
 
+@issue_app.command("send")
+def issue_send(
+    number: int = typer.Argument(..., help="The issue number."),
+    to: Optional[list[str]] = typer.Option(None, "--to", help="Recipient (repeatable); default JIANDU_MAIL_TO."),
+    force: bool = typer.Option(False, "--force", help="Send again to recipients who already have it."),
+) -> None:
+    """Email an issue by hand (recipients who already have it are skipped unless --force)."""
+    from jiandu.stages.deliver import deliver_pending, queue_issue
+
+    s = settings()
+    if not s.smtp_host:
+        raise InputError("JIANDU_SMTP_HOST is not set: nowhere to send mail")
+    recipients = list(to or s.mail_to)
+    if not recipients:
+        raise InputError("no recipients: give --to or set JIANDU_MAIL_TO")
+    rt = runtime()
     queue_issue(rt, number, recipients, force=force)
     report = deliver_pending(rt)
     console.print(summary_table(f"Issue {number}", report.as_dict()))
