@@ -573,5 +573,11 @@ def _is_user_facing(exc: Exception) -> bool:
 def _fail(exc: Exception) -> None:
     if _debug:
         raise exc
-    err.print(f"[red]jiandu:[/] {exc}", soft_wrap=True, markup=True, highlight=False)
+    from rich.markup import escape
+
+    from jiandu.secrets import scrub
+
+    # The reason names the user's input: escaped, so a file called "[/x].md" is text, not markup.
+    err.print(f"[red]jiandu:[/] {escape(scrub(str(exc)))}", soft_wrap=True, markup=True,
+              highlight=False)
     raise SystemExit(1)

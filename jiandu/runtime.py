@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiandu import secrets
 from jiandu.settings import Settings, get_settings
 from jiandu.models.db import init_db, make_engine, session_factory
 
@@ -23,6 +24,8 @@ class Runtime:
 
 def open_runtime(settings: Settings | None = None) -> Runtime:
     settings = settings or get_settings()
+    secrets.register_settings(settings)
+    secrets.install()  # every row this process stores is scrubbed of them
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database)
     init_db(engine)

@@ -274,6 +274,8 @@ class Settings(BaseSettings):
                 value = "********" if value.get_secret_value() else ""
             elif isinstance(value, Path):
                 value = str(value)
+            elif isinstance(value, str) and "://" in value:
+                value = secret_free_url(value)
             shown[name] = value
         shown["push_urls"] = [mask_url(url) for url in self.push_urls]
         shown["llm_fallbacks"] = [
@@ -284,6 +286,12 @@ class Settings(BaseSettings):
         except Exception:  # an unparseable URL is reported by the database layer, not here
             shown["database_url"] = "(unparseable)"
         return shown
+
+
+def secret_free_url(url: str) -> str:
+    from jiandu.secrets import mask_url as mask_password
+
+    return mask_password(url)
 
 
 def mask_url(url: str) -> str:
@@ -311,8 +319,12 @@ def _describe(error: ValidationError) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_file()}: not valid TOML: {exc}") from None
     except ValidationError as exc:
         raise ConfigError(f"bad setting: {_describe(exc)}") from None
+    from jiandu.secrets import register_settings
+
+    register_settings(settings)  # from here on, no error jiandu stores or prints shows them
+    return settings

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiandu.errors import ConfigError
@@ -20,10 +20,19 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(f"JIANDU_DATABASE_URL: not a database URL: {url!r}") from None
+    safe = parsed.render_as_string(hide_password=True)
+    if not parsed.drivername.startswith(("sqlite", "postgresql", "postgres")):
+        raise ConfigError(f"JIANDU_DATABASE_URL: {parsed.get_backend_name()} is not supported "
+                          f"({safe}); use sqlite:///PATH or postgresql://USER@HOST/DB")
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"JIANDU_DATABASE_URL: cannot make the folder {folder} for "
+                                  f"{safe}: {exc.strerror or exc}") from None
+        engine = _create(parsed, safe, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
@@ -37,7 +46,14 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True)
+    return _create(parsed, safe, pool_pre_ping=True)
+
+
+def _create(parsed, safe: str, **options) -> Engine:  # noqa: ANN001 - a sqlalchemy URL
+    try:
+        return create_engine(parsed, **options)
+    except (NoSuchModuleError, ImportError) as exc:  # a driver that is not installed
+        raise ConfigError(f"JIANDU_DATABASE_URL: no driver for {safe}: {exc}") from None
 
 
 def init_db(engine: Engine) -> None:
@@ -51,10 +67,11 @@ def init_db(engine: Engine) -> None:
             upgrade(engine)
         else:
             Base.metadata.create_all(engine)
-    except OperationalError as exc:
+    except DatabaseError as exc:  # unreachable, or a file that is not a database
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         safe = engine.url.render_as_string(hide_password=True)
-        raise ConfigError(f"JIANDU_DATABASE_URL: cannot reach {safe}: {reason}") from None
+        problem = "cannot reach" if isinstance(exc, OperationalError) else "cannot use"
+        raise ConfigError(f"JIANDU_DATABASE_URL: {problem} {safe}: {reason}") from None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -9,4 +9,7 @@ class StageReport:
     """Mixin for the stage reports (dataclasses): plain dicts for tables and JSON."""
 
     def as_dict(self) -> dict:
-        return asdict(self)  # type: ignore[call-overload]
+        from jiandu.secrets import scrub_data
+
+        # Reports are printed and become Prefect artifacts: no secret an error echoed.
+        return scrub_data(asdict(self))  # type: ignore[call-overload]
