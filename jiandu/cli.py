@@ -48,12 +48,22 @@ err = Console(stderr=True)
 _debug = False
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"jiandu {version('jiandu')}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors (also after the command)."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                 help="Print jiandu's version and exit."),
 ) -> None:
     global _debug
-    _debug = debug
+    _debug = _debug or debug
 
 
 def runtime():
@@ -343,8 +353,8 @@ def summarise(
 
 @app.command()
 def publish(
-    since: Optional[str] = typer.Option(None, "--since", help="First day (YYYY-MM-DD) of a past period to publish."),
-    until: Optional[str] = typer.Option(None, "--until", help="Last day (YYYY-MM-DD, inclusive)."),
+    since: Optional[str] = typer.Option(None, "--since", metavar="DATE", help="First day (YYYY-MM-DD) of a past period to publish."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="DATE", help="Last day (YYYY-MM-DD, inclusive)."),
     via_prefect: bool = typer.Option(False, "--via-prefect", help=VIA_PREFECT_HELP),
 ) -> None:
     """Make the next issue from everything summarised and not yet published (and email it)."""
@@ -354,8 +364,8 @@ def publish(
 
 @app.command()
 def run(
-    since: Optional[str] = typer.Option(None, "--since", help="Publish only items from this day on."),
-    until: Optional[str] = typer.Option(None, "--until", help="Publish only items up to this day."),
+    since: Optional[str] = typer.Option(None, "--since", metavar="DATE", help="Publish only items from this day on."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="DATE", help="Publish only items up to this day."),
     via_prefect: bool = typer.Option(False, "--via-prefect", help=VIA_PREFECT_HELP),
 ) -> None:
     """Ingest, summarise and publish, in order."""
@@ -546,14 +556,22 @@ def serve() -> None:
 
 
 def main() -> None:
-    import click
+    from jiandu.cli_help import click_exception_types, conventional_help
 
+    global _debug
+    conventional_help()
+    click_exception, abort = click_exception_types()
+    args = sys.argv[1:]
+    # --debug is accepted anywhere (before a "--"), not only before the subcommand.
+    if "--debug" in args[: args.index("--") if "--" in args else len(args)]:
+        args.remove("--debug")
+        _debug = True
     try:
-        code = app(standalone_mode=False)
-    except click.ClickException as exc:
+        code = app(args=args, prog_name="jiandu", standalone_mode=False)
+    except click_exception as exc:  # usage mistakes: the usage line, the error, exit code 2
         exc.show()
         raise SystemExit(exc.exit_code) from None
-    except click.Abort:
+    except abort:
         err.print("Aborted.")
         raise SystemExit(130) from None
     except JianduError as exc:
