@@ -306,7 +306,7 @@ def run_flow(name: str, via_prefect: bool = False, **parameters) -> dict:
     `jiandu serve` started on this home) or when asked; otherwise in this process, without
     paying 8-14 s for a temporary Prefect server. Either way the stages record the run in
     jiandu's own runs table."""
-    from jiandu.cli_progress import RichProgress
+    from jiandu.cli_progress import make_progress
     from jiandu.progress import set_reporter
 
     # Fail on bad settings or an unreachable database at once, not after Prefect's start-up
@@ -318,7 +318,7 @@ def run_flow(name: str, via_prefect: bool = False, **parameters) -> dict:
     from jiandu.flows.runner import running_server
 
     use_prefect = via_prefect or bool(os.environ.get("PREFECT_API_URL")) or running_server() is not None
-    with RichProgress(err) as reporter:
+    with make_progress(err) as reporter:  # a bar on a terminal, plain lines in a log
         set_reporter(reporter)
         try:
             if not use_prefect:

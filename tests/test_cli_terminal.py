@@ -76,3 +76,39 @@ def test_help_names_parameters_as_conventional_clis_do(args):
     assert usage.endswith(expected), usage
     if args == ["publish"]:
         assert "--since" in proc.stdout and "DATE" in proc.stdout
+
+
+def test_long_work_reports_progress_as_plain_lines_when_not_a_terminal(tmp_path):
+    """Issue 13, item 7: `jiandu ingest` in a pipe says what it is doing, line by line."""
+    entries = "".join(f"<item><guid>g{n}</guid><title>t{n}</title><description>第{n}条消息的正文，"
+                      f"讲的是一件具体的事情。</description></item>" for n in range(30))
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.xml").write_text(
+            f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>{name}</title>"
+            f"{entries}</channel></rss>", encoding="utf-8")
+        assert jiandu("source", "add", str(tmp_path / f"{name}.xml")).returncode == 0
+    proc = jiandu("ingest")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert "feeds: 2 to do" in lines
+    assert any(line.startswith("feeds: 2/2 done (") for line in lines), lines
+    assert any(line.startswith("pages: 60/60 done (") for line in lines), lines
+    assert "\x1b[" not in proc.stderr  # no terminal codes in a log
+
+
+def test_plain_progress_says_a_line_every_tenth_at_most_every_few_seconds():
+    import io
+
+    from jiandu.cli_progress import PlainProgress
+
+    now = [0.0]
+    out = io.StringIO()
+    with PlainProgress(out, clock=lambda: now[0], min_gap=5) as bar:
+        bar.start("feeds", 100)
+        for _ in range(100):
+            now[0] += 1
+            bar.advance("feeds")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "feeds: 100 to do"
+    assert lines[-1] == "feeds: 100/100 done (100 s)"
+    assert 8 <= len(lines) <= 12  # about one line per tenth
