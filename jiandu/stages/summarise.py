@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -44,6 +44,8 @@ class SummariseReport(StageReport):
     cost_usd: float = 0.0
     budget_reached: bool = False
     model: str = ""
+    # With JIANDU_LLM_FALLBACKS: requests, tokens, summaries and cost per model that was asked.
+    models: dict = field(default_factory=dict)
 
 
 
@@ -52,6 +54,18 @@ def make_summariser(settings: Settings):
     if settings.llm_configured:
         from jiandu.summarising.llm import LLMSummariser
 
+        if settings.llm_fallbacks:
+            from jiandu.summarising.fallback import FallbackSummariser
+
+            return FallbackSummariser([
+                LLMSummariser(base_url=endpoint.base_url, model=endpoint.model,
+                              api_key=endpoint.api_key.get_secret_value() if endpoint.api_key else "none",
+                              response_format=endpoint.response_format or settings.llm_response_format,
+                              max_concurrency=settings.llm_max_concurrency,
+                              requests_per_minute=settings.llm_requests_per_minute,
+                              input_token_budget=settings.llm_input_token_budget,
+                              timeout=settings.llm_timeout, max_attempts=settings.llm_max_attempts)
+                for endpoint in [primary_endpoint(settings), *settings.llm_fallbacks]])
         return LLMSummariser(
             base_url=settings.llm_base_url,
             api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else "none",
@@ -66,6 +80,14 @@ def make_summariser(settings: Settings):
     from jiandu.summarising.offline import OfflineSummariser
 
     return OfflineSummariser()
+
+
+def primary_endpoint(settings: Settings):
+    from jiandu.settings import LLMEndpoint
+
+    return LLMEndpoint(base_url=settings.llm_base_url or "https://api.openai.com/v1",
+                       model=settings.llm_model, api_key=settings.llm_api_key,
+                       response_format=settings.llm_response_format)
 
 
 def cost_of(settings: Settings, model: str, prompt_tokens: int, completion_tokens: int) -> float:
@@ -97,6 +119,11 @@ def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None,
     bar.finish("summaries")
     report.cost_usd = round(cost_of(settings, report.model, report.prompt_tokens,
                                     report.completion_tokens), 6)
+    if hasattr(summariser, "usage_by_model"):  # a fallback chain: each model at its own price
+        report.models = {model: {**usage, "cost_usd": round(cost_of(
+            settings, model, usage["prompt_tokens"], usage["completion_tokens"]), 6)}
+            for model, usage in summariser.usage_by_model().items()}
+        report.cost_usd = round(sum(usage["cost_usd"] for usage in report.models.values()), 6)
     with rt.sessions.begin() as session:
         store.record_run(session, "summarise", now, report.as_dict())
     return report
