@@ -121,6 +121,23 @@ class Settings(BaseSettings):
         2, ge=1, validation_alias=_alias("PER_HOST_CONNECTIONS")
     )
 
+    # Resolvers (connectors/resolvers): PDF limits, and where each route's upstream lives.
+    pdf_max_bytes: int = Field(25_000_000, ge=1024, validation_alias=_alias("PDF_MAX_BYTES"))
+    pdf_max_pages: int = Field(60, ge=1, validation_alias=_alias("PDF_MAX_PAGES"))
+    arxiv_url: str = Field("https://arxiv.org", validation_alias=_alias("ARXIV_URL"))
+    arxiv_api_url: str = Field("https://export.arxiv.org/api/query",
+                               validation_alias=_alias("ARXIV_API_URL"))
+    github_api_url: str = Field("https://api.github.com", validation_alias=_alias("GITHUB_API_URL"))
+    huggingface_url: str = Field("https://huggingface.co", validation_alias=_alias("HUGGINGFACE_URL"))
+    youtube_url: str = Field("https://www.youtube.com", validation_alias=_alias("YOUTUBE_URL"))
+    youtube_timedtext_url: str = Field("https://www.youtube.com/api/timedtext",
+                                       validation_alias=_alias("YOUTUBE_TIMEDTEXT_URL"))
+    x_oembed_url: str = Field("https://publish.twitter.com/oembed",
+                              validation_alias=_alias("X_OEMBED_URL"))
+    tco_url: str = Field("https://t.co", validation_alias=_alias("TCO_URL"))
+    wechat_url: str = Field("https://mp.weixin.qq.com", validation_alias=_alias("WECHAT_URL"))
+    sogou_url: str = Field("https://weixin.sogou.com", validation_alias=_alias("SOGOU_URL"))
+
     # The publication.
     publication_name: str = Field("简读AI", validation_alias=_alias("PUBLICATION_NAME"))
     publication_purpose: str = Field(

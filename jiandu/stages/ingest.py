@@ -17,7 +17,8 @@ from jiandu.connectors.errors import FetchError, HTTPStatusError, UnsupportedCon
 from jiandu.connectors import rsshub
 from jiandu.connectors.feeds import fetch_feed
 from jiandu.connectors.http import make_client
-from jiandu.connectors.pages import fetch_page
+from jiandu.connectors.resolvers import resolve
+from jiandu.connectors.resolvers.settings import resolver_context
 from jiandu import dedup, quiet
 from jiandu.concurrency import bounded_map
 from jiandu.extraction import Extractor
@@ -217,12 +218,11 @@ def extract_claimed(rt: Runtime, client, extractor: Extractor, item_ids: list[in
     settings = rt.settings
     bar = progress()
 
-    def fetch_and_extract(job: PageJob) -> tuple[Extracted, bytes]:
-        page = fetch_page(client, job.url, max_bytes=settings.max_body_bytes,
-                          allow_private=settings.allow_private_hosts,
-                          allow_files=job.allow_files,
-                          per_host_limit=settings.per_host_connections)
-        return extractor(page)
+    def fetch_and_extract(job: PageJob) -> tuple[Extracted, bytes | None]:
+        # The resolver picks the route by URL (paper, repository, video, post, WeChat, page);
+        # the page path still extracts through `extractor` (worker processes for big batches).
+        return resolve(resolver_context(settings, client, allow_files=job.allow_files),
+                       job.url, extractor)
 
     with rt.sessions() as session:
         jobs: list[PageJob] = []
@@ -274,8 +274,9 @@ def apply_text(session: Session, item: Item, page: Extracted | None, error: Base
         text, origin, reason = feed_text, "clipping", "the clipping's own text"
         report.clippings += 1
     elif page is not None and count_zi(page.text) >= feed_zi and page.text.strip():
-        text, origin = page.text.strip(), "page"
-        reason = "main text extracted from the page"
+        text = page.text.strip()
+        origin = getattr(page, "origin", "page")  # a resolver's route (Resolved), else the page
+        reason = getattr(page, "reason", "main text extracted from the page")
         report.text_from_page += 1
         # A saved link's text ("原文", "link") is a poor heading: the page's own title is better.
         if page.title and (not item.title or (item.source.kind == "links"
