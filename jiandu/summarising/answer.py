@@ -7,6 +7,7 @@ import unicodedata
 
 from pydantic import BaseModel, Field, ValidationError
 
+from jiandu.summarising.simplified import to_simplified
 from jiandu.zi import count_zi
 
 MIN_BULLET_ZI, MAX_BULLET_ZI = 15, 300  # far outside 60-150 字 is a wrong answer, not a style slip
@@ -78,6 +79,9 @@ def validate_answer(content: str | None, refusal: str | None, sections: list[str
             problems.append(f"{where}: {item['msg']}")
         return None, "; ".join(problems)
     answer.bullets = [bullet.strip() for bullet in answer.bullets]
+    # Traditional -> Simplified before anything is judged (FORMAT.md: Simplified Chinese).
+    answer.title, answer.section = to_simplified(answer.title), to_simplified(answer.section)
+    answer.bullets = [to_simplified(bullet) for bullet in answer.bullets]
     if not _CJK.search(answer.title):
         return None, f"title {answer.title!r} is not in Chinese"
     if problem := _emoji_problem(answer.emoji):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from jiandu.connectors.llm import ChatClient, Usage
 from jiandu.errors import SummariseError
 from jiandu.faithfulness import check_bullets
+from jiandu.summarising.simplified import to_simplified
 from jiandu.records import ArticleInput, Summary
 from jiandu.summarising.answer import SummaryAnswer, summary_schema, validate_answer
 from jiandu.summarising.prompts import fence, prompt_version, render_prompt
@@ -171,13 +172,13 @@ class LLMSummariser:
             answer, second_problem = self._ask(messages + [_user(render_prompt("repair.j2", problem=problem))], sections, tally)
             if second_problem:
                 raise SummariseError(f"invalid answer from {self.model}: {problem}; after one repair: {second_problem}")
-        unsupported = check_bullets(answer.bullets, article_text)
+        unsupported = check_bullets(answer.bullets, to_simplified(article_text))
         if unsupported:
             tally.repairs += 1
             follow_up = _user(render_prompt("regenerate.j2", claims=unsupported))
             retry, problem = self._ask(messages + [follow_up], sections, tally)
             if retry is not None:
-                still_unsupported = check_bullets(retry.bullets, article_text)
+                still_unsupported = check_bullets(retry.bullets, to_simplified(article_text))
                 if len(still_unsupported) <= len(unsupported):
                     answer, unsupported = retry, still_unsupported
         return answer, unsupported
