@@ -71,13 +71,35 @@ def _publish_and_deliver(since: date | None, until: date | None) -> dict:
         try:
             with rt.sessions() as session:
                 issue = store.issue_by_number(session, report["issue_number"])
-                create_markdown_artifact(key=f"issue-{issue.number}", markdown=issue.markdown,
-                                         description=issue.subject)
+                if report.get("draft"):
+                    create_markdown_artifact(
+                        key=f"draft-{issue.number}", markdown=_awaiting(issue.number) + "\n\n---\n\n"
+                        + issue.markdown, description=f"Draft, not sent: {issue.subject}")
+                else:
+                    create_markdown_artifact(key=f"issue-{issue.number}", markdown=issue.markdown,
+                                             description=issue.subject)
         finally:
             rt.close()
     report["delivery"] = deliver_task()  # earlier issues' pending mail; a draft has none
     report["push"] = push_task()  # JIANDU_PUSH_URLS: each target once; failed ones again
     return report
+
+
+def _awaiting(number: int) -> str:
+    return (f"Issue {number} is a draft waiting for its editor: nothing was sent. Approve it at "
+            f"the desk (`jiandu desk`) or with `jiandu issue approve {number}`, which sends it.")
+
+
+def _truthful(result: dict, publish_report: dict):
+    """With review on, the run ends in a Completed state named AwaitingReview, so Prefect's UI
+    says what is waiting: the draft, for its editor (not this run, which has finished)."""
+    number = publish_report.get("issue_number") if publish_report.get("draft") else (
+        publish_report.get("waiting_draft"))
+    if not number:
+        return result
+    from prefect.states import Completed
+
+    return Completed(name="AwaitingReview", message=_awaiting(number), data=result)
 
 
 def _ingest_and_summarise() -> dict:
@@ -109,9 +131,12 @@ def ingest_and_summarise_flow() -> dict:
 
 @flow(name="publish", log_prints=False)
 def publish_flow(since: date | None = None, until: date | None = None) -> dict:
-    return _publish_and_deliver(since, until)
+    report = _publish_and_deliver(since, until)
+    return _truthful(report, report)
 
 
 @flow(name="pipeline", log_prints=False)
 def pipeline_flow(since: date | None = None, until: date | None = None) -> dict:
-    return {**_ingest_and_summarise(), "publish": _publish_and_deliver(since, until)}
+    ingested = _ingest_and_summarise()
+    published = _publish_and_deliver(since, until)
+    return _truthful({**ingested, "publish": published}, published)

@@ -15,7 +15,9 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
+
+from jiandu.cli_text import DataTable as Table, plain
 
 from jiandu.errors import InputError, JianduError
 
@@ -32,8 +34,10 @@ app = typer.Typer(
 )
 source_app = typer.Typer(help="Feeds to follow: add, list, import and export OPML.", no_args_is_help=True)
 links_app = typer.Typer(help="Saved links: URLs, notes, clippings and bookmark exports.", no_args_is_help=True)
-items_app = typer.Typer(help="Items: export everything jiandu knows about each one.", no_args_is_help=True)
-issue_app = typer.Typer(help="Published issues: list, show, send.", no_args_is_help=True)
+items_app = typer.Typer(help="Items: export everything jiandu knows about each one; edit a summary.",
+                        no_args_is_help=True)
+issue_app = typer.Typer(help="Issues and drafts: list, show, send; review, drop, restore, approve, discard.",
+                        no_args_is_help=True)
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
 site_app = typer.Typer(help="The web archive of issues.", no_args_is_help=True)
 app.add_typer(source_app, name="source")
@@ -154,35 +158,10 @@ def source_add(
     with rt.sessions.begin() as session:
         source, created = store.add_source(session, kind="feed", url=url, name=name, section=section)
         sid = source.id
-    console.print(f"{'Added' if created else 'Already following'} source {sid}: {url}")
+    console.print(plain(f"{'Added' if created else 'Already following'} source {sid}: {url}"))
 
 
-@source_app.command("list")
-def source_list() -> None:
-    """Sources with their polling state: last status (and `quiet since YYYY-MM-DD` for a source
-    with no new entry for longer than its rhythm allows), errors, next check."""
-    from jiandu.models import store
-
-    rt = runtime()
-    table = Table(title="Sources")
-    for column in ("id", "kind", "name", "section", "enabled", "status", "last poll", "errors",
-                   "next check", "last error / warning", "url"):
-        table.add_column(column, overflow="fold")
-    with rt.sessions() as session:
-        for s in store.list_sources(session):
-            table.add_row(
-                str(s.id), s.kind, s.name or "", s.section or "", "yes" if s.enabled else "no",
-                _source_status(s), _when(s.last_polled_at), str(s.error_count or 0),
-                _when(s.next_check_at), s.last_error or s.warning or "", s.url,
-            )
-    console.print(table)
-
-
-def _source_status(source) -> str:
-    status = str(source.last_status or "")
-    if source.quiet_since is not None:
-        status = f"{status} quiet since {source.quiet_since:%Y-%m-%d}".strip()
-    return status
+# `source list`, `remove`, `disable`, `enable`: jiandu/cli_sources.py
 
 
 def _when(moment: Optional[datetime]) -> str:
@@ -216,7 +195,7 @@ def source_import_opml(file: Path = typer.Argument(..., help="An OPML file expor
     console.print(summary_table(f"Imported {file}", {"added": added, "already there": existing,
                                                      "not imported": len(problems)}))
     for problem in problems:
-        err.print(f"[yellow]not imported:[/] {problem}")
+        err.print(Text.assemble(("not imported: ", "yellow"), plain(problem)))
 
 
 @source_app.command("export-opml")
@@ -230,7 +209,7 @@ def source_export_opml(file: Path = typer.Argument(..., help="Where to write the
         feeds = [OpmlFeed(url=s.url, title=s.name or s.url, category=s.section)
                  for s in store.list_sources(session) if s.kind == "feed"]
     write_opml(feeds, file)
-    console.print(f"Wrote {len(feeds)} feeds to {file}")
+    console.print(plain(f"Wrote {len(feeds)} feeds to {file}"))
 
 
 # Saved links -----------------------------------------------------------------------------------
@@ -383,9 +362,17 @@ def show_publish(report: dict) -> None:
         console.print(summary_table("Email", delivery))
     if pushed.get("pushed") or pushed.get("failed"):
         console.print(summary_table("Push", pushed))
-    if report.get("issue_number"):
+    number = report.get("issue_number")
+    if report.get("waiting_draft"):
+        console.print(f"Draft {report['waiting_draft']} still waits for review; nothing new was made "
+                      f"or sent (jiandu issue review {report['waiting_draft']}).")
+    elif number:
         for path in report.get("files", []):
-            console.print(f"Issue {report['issue_number']}: {path}")
+            console.print(plain(f"Issue {number}: {path}"))
+        if report.get("draft"):
+            console.print(f"Issue {number} is a draft: nothing was sent. Review it with "
+                          f"`jiandu issue review {number}` or `jiandu desk`, then "
+                          f"`jiandu issue approve {number}` sends it.")
     else:
         console.print("Nothing new to publish.")
 
@@ -416,16 +403,19 @@ def items_export(
 
 
 @issue_app.command("list")
-def issue_list() -> None:
-    """Every published issue."""
+def issue_list(
+    format: str = typer.Option("table", "--format", metavar="FORMAT",
+                               help="table, or json (every field, for scripts)."),
+) -> None:
+    """Every issue, drafts waiting for review included (status "draft"): stories shown, the items
+    they came from, mail sent. --format json adds 字 counts and tokens."""
+    from jiandu.cli_tables import Column, check_format, emit
     from jiandu.models import store
     from jiandu.models.schema import DeliveryStatus
 
+    fmt = check_format(format)
     rt = runtime()
-    table = Table(title="Issues")
-    for column in ("number", "date", "stories", "items", "source 字", "digest 字", "tokens", "subject",
-                   "deliveries"):
-        table.add_column(column)
+    rows = []
     with rt.sessions() as session:
         issues = store.list_issues(session)
         counts = store.issue_counts(session, [issue.id for issue in issues])
@@ -433,11 +423,17 @@ def issue_list() -> None:
             deliveries = store.deliveries_of(session, issue)
             sent = sum(d.status == DeliveryStatus.SENT for d in deliveries)
             stories, items = counts[issue.id]
-            table.add_row(str(issue.number), issue.issue_date, str(stories), str(items),
-                          str(issue.stats.get("source_chars", "")), str(issue.stats.get("digest_chars", "")),
-                          str(issue.stats.get("prompt_tokens", 0) + issue.stats.get("completion_tokens", 0)),
-                          issue.subject, f"{sent}/{len(deliveries)} sent" if deliveries else "")
-    console.print(table)
+            rows.append({
+                "number": issue.number, "status": issue.status, "date": issue.issue_date,
+                "stories": stories, "items": items,
+                "source_chars": issue.stats.get("source_chars"), "digest_chars": issue.stats.get("digest_chars"),
+                "tokens": issue.stats.get("prompt_tokens", 0) + issue.stats.get("completion_tokens", 0),
+                "sent": f"{sent}/{len(deliveries)}" if deliveries else "", "subject": issue.subject,
+            })
+    columns = [Column("number", "#", justify="right"), Column("status", "status"), Column("date", "date"),
+               Column("stories", "stories", justify="right"), Column("items", "items", justify="right"),
+               Column("sent", "sent"), Column("subject", "subject", fixed=False)]
+    emit(console, rows, columns, fmt, title=f"Issues ({len(rows)})", empty="No issues yet.")
 
 
 @issue_app.command("show")
@@ -544,7 +540,7 @@ def site_build(out: Path = typer.Argument(..., metavar="DIR", help="Folder to wr
 
     rt = runtime()
     paths = export_site(rt, out)
-    console.print(f"Wrote {len(paths)} files to {out}")
+    console.print(plain(f"Wrote {len(paths)} files to {out}"))
 
 
 @app.command()
@@ -553,6 +549,10 @@ def serve() -> None:
     from jiandu.flows.serve import serve_schedules
 
     serve_schedules(settings())
+
+
+from jiandu import cli_review  # noqa: E402,F401  (the editor's commands, registered on import)
+from jiandu import cli_sources  # noqa: E402,F401  (source list/remove/disable/enable)
 
 
 def main() -> None:

@@ -51,4 +51,13 @@ def item_record(item: Item) -> dict[str, Any]:
             "faithful": summary.faithful,
             "unsupported": summary.unsupported,
         },
+        # The editor's version (only the fields changed, with the flags of edited bullets) and
+        # every change made at the desk or with `jiandu items edit`: who, when, before, after.
+        "edited": item.edited,
+        "highlight": item.highlight,
+        "edits": [
+            {"editor": edit.editor, "at": _iso(edit.created_at), "action": edit.action,
+             "issue": edit.issue_number, "before": edit.before, "after": edit.after}
+            for edit in item.edits
+        ],
     }

@@ -44,9 +44,13 @@ def build_context(
     ]
     sections = _section_views(views, publication.variant)
 
-    # The most important items, shown in the order they appear in the issue.
-    top = sorted(views, key=lambda view: (-view["importance"], view["position"]))
-    highlights = sorted(top[: max(publication.highlights, 0)], key=lambda view: view["position"])
+    # The editor's picks, then the most important items up to the configured number, shown
+    # in the order they appear in the issue; an item the editor took out is never picked.
+    picked = [view for view in views if view["highlight"] is True]
+    top = sorted((view for view in views if view["highlight"] is None),
+                 key=lambda view: (-view["importance"], view["position"]))
+    chosen = picked + top[: max(publication.highlights - len(picked), 0)]
+    highlights = sorted(chosen, key=lambda view: view["position"])
 
     stats = digest_stats(
         sum(item.source_chars for item in items),
@@ -117,6 +121,8 @@ def _item_view(item: DigestItem, position: int, placed_section: str) -> dict:
         # A bullet is one paragraph: newlines inside it would break the Markdown layout.
         "bullets": [_one_paragraph(bullet) for bullet in item.bullets],
         "links": [{"url": url.strip(), "web": is_web_link(url.strip())} for url in item.links],
+        "highlight": item.highlight,
+        "ref": item.ref,
     }
 
 

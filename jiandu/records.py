@@ -1,7 +1,8 @@
 """Plain records that cross module boundaries.
 
 Connectors return these, stages store them, renderers read them. They carry no
-database or network state, so every module can be tested with hand-made values.
+database or network state, so every module can be tested with hand-made values. Records of
+what came from outside (ControlFree) drop control characters from their text when made.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from jiandu.cleantext import ControlFree
+
 
 @dataclass
-class FeedEntry:
+class FeedEntry(ControlFree):
     """One entry of a feed, normalised."""
 
     key: str  # stable identity: "guid:<guid>", "url:<canonical url>" or "hash:<sha256>"
@@ -24,7 +27,7 @@ class FeedEntry:
 
 
 @dataclass
-class FeedFetch:
+class FeedFetch(ControlFree):
     """What one poll of a feed produced."""
 
     status: int  # HTTP status; 304 = not modified (entries empty); 0 for a local file
@@ -50,7 +53,7 @@ class PageFetch:
 
 
 @dataclass
-class Extracted:
+class Extracted(ControlFree):
     """Main text and metadata of a page (trafilatura)."""
 
     text: str
@@ -63,7 +66,7 @@ class Extracted:
 
 
 @dataclass
-class SavedRecord:
+class SavedRecord(ControlFree):
     """One thing the user saved: a link to fetch, or a clipping whose text is the item."""
 
     key: str  # stable identity within jiandu (see jiandu.urls.item_key)
@@ -87,7 +90,7 @@ class ArticleInput:
 
 
 @dataclass
-class Summary:
+class Summary(ControlFree):
     """A summariser's answer for one text."""
 
     title: str
@@ -103,10 +106,11 @@ class Summary:
     repairs: int = 0  # repair or regeneration requests among them
     faithful: bool | None = None  # None: not checked (offline summaries quote the text)
     unsupported: list[str] = field(default_factory=list)  # claims not found in the article
+    flags: list[str] = field(default_factory=list)  # for the editor, not held: "title: not in Chinese"
 
 
 @dataclass
-class DigestItem:
+class DigestItem(ControlFree):
     """One story as the issue shows it."""
 
     title: str
@@ -117,10 +121,12 @@ class DigestItem:
     links: list[str]  # every 原文链接 of the story, first one first
     published: datetime
     source_chars: int  # 字 of the full extracted text
+    highlight: bool | None = None  # the editor's 看点 choice; None: the most important are shown
+    ref: int | None = None  # the caller's id for the story (the desk's item id); not rendered
 
 
 @dataclass
-class Publication:
+class Publication(ControlFree):
     """What the issue looks like: settings a publication chooses."""
 
     name: str

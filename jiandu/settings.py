@@ -86,13 +86,25 @@ class Settings(BaseSettings):
     llm_requests_per_minute: int | None = Field(
         None, ge=1, validation_alias=_alias("LLM_REQUESTS_PER_MINUTE")
     )
-    llm_input_token_budget: int = Field(
-        6000, ge=500, validation_alias=_alias("LLM_INPUT_TOKEN_BUDGET")
+    # None: follows the model (its context window, or what a local server says), minus the answer.
+    llm_input_token_budget: int | None = Field(
+        None, ge=500, validation_alias=_alias("LLM_INPUT_TOKEN_BUDGET")
     )
     llm_run_token_budget: int | None = Field(
         None, ge=1, validation_alias=_alias("LLM_RUN_TOKEN_BUDGET")
     )
+    # The longest silence: no first token, or no next token, for this long (answers stream).
     llm_timeout: float = Field(60.0, gt=0, validation_alias=_alias("LLM_TIMEOUT"))
+    # The longest one request may take in all, however steadily it writes.
+    llm_request_deadline: float = Field(600.0, gt=0, validation_alias=_alias("LLM_REQUEST_DEADLINE"))
+    # Ask for streamed answers; off for an endpoint that mishandles them (jiandu also falls
+    # back by itself when an endpoint rejects streaming).
+    llm_stream: bool = Field(True, validation_alias=_alias("LLM_STREAM"))
+    # The longest answer of each task: one number for all, or JSON such as
+    # {"summary": 1200, "repair": 1200, "part": 1000, "combine": 1200}.
+    llm_max_output_tokens: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict, validation_alias=_alias("LLM_MAX_OUTPUT_TOKENS")
+    )
     llm_max_attempts: int = Field(5, ge=1, validation_alias=_alias("LLM_MAX_ATTEMPTS"))
     # USD per million tokens, [prompt, completion], by model name.
     llm_prices: dict[str, tuple[float, float]] = Field(
@@ -186,6 +198,13 @@ class Settings(BaseSettings):
             self.publish_cron = "0 8 * * 1"
         return self
 
+    # The editor's desk. With review on, publish makes a draft that is sent only once approved.
+    review: bool = Field(False, validation_alias=_alias("REVIEW"))
+    # Needed to serve the desk on any address but loopback; asked for by the desk's login page.
+    desk_token: SecretStr | None = Field(None, validation_alias=_alias("DESK_TOKEN"))
+    # `jiandu serve` also serves the desk on 127.0.0.1 at this port; 0 turns that off.
+    desk_port: int = Field(8765, ge=0, le=65535, validation_alias=_alias("DESK_PORT"))
+
     # How long a worker's claim on a batch of items lasts; a dead worker's items wait this long.
     claim_lease_seconds: float = Field(
         600.0, gt=0, validation_alias=_alias("CLAIM_LEASE_SECONDS")
@@ -212,6 +231,24 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [part for part in text.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("llm_max_output_tokens", mode="before")
+    @classmethod
+    def _output_tokens(cls, value: Any) -> Any:
+        from jiandu.summarising.limits import OUTPUT_TASKS
+
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("{") else (int(text) if text else {})
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = {task: value for task in OUTPUT_TASKS}
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(OUTPUT_TASKS))
+            if unknown:
+                raise ValueError(f"unknown task {unknown[0]!r}; tasks are {', '.join(OUTPUT_TASKS)}")
+            if any(not isinstance(v, int) or isinstance(v, bool) or v < 16 for v in value.values()):
+                raise ValueError("each maximum must be a whole number of tokens, at least 16")
         return value
 
     @field_validator("llm_fallbacks", mode="before")

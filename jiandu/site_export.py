@@ -17,6 +17,8 @@ def export_site(rt: Runtime, out_dir: Path) -> list[Path]:
     issues: list[SiteIssue] = []
     with rt.sessions() as session:
         for issue in store.list_issues(session):
+            if issue.status != "published":
+                continue  # a draft is not an issue readers have had
             context = stored_issue_context(session, settings, issue)
             highlights = [h["heading"] for h in context["highlights"]]
             issues.append(SiteIssue(

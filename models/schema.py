@@ -169,6 +169,10 @@ class ItemStatus(StrEnum):
     HELD = "held"  # summarised with unsupported claims: kept out of issues, asked again
     SUMMARISED = "summarised"  # waiting for an issue
     PUBLISHED = "published"  # shown in an issue (its story's leader)
+    # With JIANDU_REVIEW (models.drafts holds these moves): in a draft waiting for its editor,
+    # or dropped from it by the editor (never sent; back to the pool if the draft is discarded).
+    DRAFTED = "drafted"
+    DROPPED = "dropped"
 
 
 class DeliveryStatus(StrEnum):
@@ -226,6 +230,7 @@ class Item(Base):
     # bullets) and the faithfulness flags of edited bullets. The model's own stays in summary.
     edited: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     highlight: Mapped[bool | None] = mapped_column(Boolean)  # 看点: None lets importance decide
+    edits: Mapped[list[ItemEdit]] = relationship(order_by="ItemEdit.id", viewonly=True)
 
     source: Mapped[Source] = relationship(back_populates="items")
     text: Mapped[TextBlob | None] = relationship()

@@ -45,6 +45,11 @@ def queue_issue(rt: Runtime, issue_number: int, recipients: list[str] | None = N
             from jiandu.errors import InputError
 
             raise InputError(f"no issue number {issue_number}")
+        if issue.status != "published":  # a draft is sent by its approval, never by hand
+            from jiandu.errors import InputError
+
+            raise InputError(f"issue {issue_number} is a draft: approve it to send it "
+                             f"(jiandu issue approve {issue_number})")
         for recipient in recipients:
             delivery = store.delivery_for(session, issue, recipient)
             if force:

@@ -19,7 +19,8 @@ from jiandu.runtime import Runtime
 from jiandu.stages.push import queue_pushes
 from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
-from jiandu.models import store
+from jiandu.editorial import effective_summary
+from jiandu.models import drafts, store
 from jiandu.models.schema import Issue, Item, utcnow
 
 EDITIONS = ("md", "html", "txt")
@@ -33,6 +34,8 @@ class PublishReport(StageReport):
     source_chars: int = 0
     digest_chars: int = 0
     files: list[str] = field(default_factory=list)
+    draft: bool = False  # JIANDU_REVIEW: the issue waits for its editor; nothing was sent
+    waiting_draft: int | None = None  # the draft already waiting, when no new one was made
 
 
 
@@ -49,7 +52,7 @@ def day_bounds(day: date, tz: ZoneInfo) -> datetime:
 
 
 def digest_item(leader: Item, members: list[Item]) -> DigestItem:
-    summary = leader.summary
+    summary = effective_summary(leader.summary, leader.edited)  # the editor's version, if any
     links: list[str] = []
     for member in [leader, *[m for m in members if m.id != leader.id]]:
         for link in member.links or ([member.url] if member.url else []):
@@ -60,6 +63,7 @@ def digest_item(leader: Item, members: list[Item]) -> DigestItem:
         importance=summary.importance, bullets=list(summary.bullets), links=links,
         published=leader.published_at or leader.first_seen_at,
         source_chars=leader.text.zi if leader.text else 0,
+        highlight=leader.highlight, ref=leader.id,
     )
 
 
@@ -74,6 +78,12 @@ def publish(rt: Runtime, *, since: date | None = None, until: date | None = None
     end = day_bounds(until + timedelta(days=1), tz) if until else None
     report = PublishReport()
     with rt.sessions.begin() as session:
+        waiting = drafts.open_draft(session) if settings.review else None
+        if waiting is not None:
+            # One draft at a time: new stories wait until the editor approves or discards it.
+            report.waiting_draft = waiting.number
+            store.record_run(session, "publish", now, report.as_dict())
+            return report
         leaders = store.publishable_items(session, since=start, until=end,
                                           include_unfaithful=not settings.hold_unfaithful,
                                           limit=settings.issue_max_stories)
@@ -82,25 +92,25 @@ def publish(rt: Runtime, *, since: date | None = None, until: date | None = None
             return report
         number = store.next_issue_number(session)
         issue_day = until if until else now.astimezone(tz).date()
-        context = issue_context(session, settings, leaders, number, issue_day)
-        editions = {fmt: render(context, fmt) for fmt in EDITIONS}
-        stats = dict(context["stats"])
-        # What the issue's summaries cost, whichever runs paid for them.
-        stats["prompt_tokens"] = sum(item.summary.prompt_tokens for item in leaders)
-        stats["completion_tokens"] = sum(item.summary.completion_tokens for item in leaders)
         issue = Issue(
             number=number, period_start=start, period_end=end or now,
             issue_date=issue_day.isoformat(),
             subject=subject_for(settings.mail_subject, publication_of(settings), number, issue_day),
-            markdown=editions["md"], html=editions["html"], text=editions["txt"], stats=stats,
+            status=drafts.DRAFT if settings.review else drafts.PUBLISHED,
         )
+        fill_editions(issue, issue_context(session, settings, leaders, number, issue_day), leaders)
+        stats = issue.stats
         session.add(issue)
         session.flush()
-        store.assign_to_issue(session, [item.id for item in leaders], issue)
-        if settings.smtp_host:
-            for recipient in settings.mail_to:
-                store.delivery_for(session, issue, recipient)
-        queue_pushes(session, issue, settings.push_urls)  # JIANDU_PUSH_URLS, each once
+        if settings.review:
+            drafts.mark_drafted(session, [item.id for item in leaders], issue)
+            report.draft = True
+        else:
+            store.assign_to_issue(session, [item.id for item in leaders], issue)
+            if settings.smtp_host:
+                for recipient in settings.mail_to:
+                    store.delivery_for(session, issue, recipient)
+            queue_pushes(session, issue, settings.push_urls)  # JIANDU_PUSH_URLS, each once
         report.issue_number = number
         report.stories, report.items = store.issue_counts(session, [issue.id])[issue.id]
         report.source_chars = stats.get("source_chars", 0)
@@ -108,6 +118,17 @@ def publish(rt: Runtime, *, since: date | None = None, until: date | None = None
         report.files = [str(p) for p in write_editions(settings.out_dir, issue)]
         store.record_run(session, "publish", now, report.as_dict())
     return report
+
+
+def fill_editions(issue: Issue, context: dict, leaders: list[Item]) -> None:
+    """Render the issue's three editions and its stats from a finished context."""
+    editions = {fmt: render(context, fmt) for fmt in EDITIONS}
+    stats = dict(context["stats"])
+    # What the issue's summaries cost, whichever runs paid for them.
+    stats["prompt_tokens"] = sum(item.summary.prompt_tokens for item in leaders)
+    stats["completion_tokens"] = sum(item.summary.completion_tokens for item in leaders)
+    issue.markdown, issue.html, issue.text = editions["md"], editions["html"], editions["txt"]
+    issue.stats = stats
 
 
 def issue_context(session, settings: Settings, leaders: list[Item], number: int, day: date) -> dict:
@@ -120,8 +141,7 @@ def issue_context(session, settings: Settings, leaders: list[Item], number: int,
 def stored_issue_context(session, settings: Settings, issue: Issue) -> dict:
     """The context of an issue already published, rebuilt from the database: rendering it
     again reproduces the stored editions byte for byte."""
-    leaders = [item for item in issue.items if item.story_id == item.id]
-    leaders.sort(key=lambda item: item.id)
+    leaders = drafts.stories(session, issue, dropped=False)
     return issue_context(session, settings, leaders, issue.number, date.fromisoformat(issue.issue_date))
 
 
