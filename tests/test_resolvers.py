@@ -116,7 +116,8 @@ def test_profiles_homes_and_searches_are_not_stories(url, reason):
 def test_a_not_story_is_skipped_without_a_request(ctx, http_server):
     with pytest.raises(NotAStory) as caught:
         resolve(ctx, "https://www.youtube.com/@banpie")
-    assert caught.value.reason == "a profile page, not a story"
+    assert caught.value.reason == ("a profile page, not a story; to follow the account: "
+                                   "jiandu source add rsshub:/youtube/user/@banpie")
     assert caught.value.content_type is None
     assert http_server.hits("/yt/watch") == 0
 
@@ -402,3 +403,21 @@ def test_other_links_take_the_page_path(ctx, http_server):
     assert resolved.reason == "main text extracted from the page"
     assert resolved.text
     assert signature is None  # the default extractor computes none; ingest's does
+
+
+def test_pdf_text_can_be_read_in_ingests_worker_processes(http_server):
+    import os
+
+    from jiandu.extraction import PROCESSES_FROM, Extractor
+
+    http_server.route("/paper.pdf", fixture("arxiv_1111.2011v2.pdf"), headers=PDF)
+    http_server.route("/empty.pdf", b"%PDF-1.4 broken", headers=PDF)
+    with make_client() as client, Extractor(expected_pages=PROCESSES_FROM) as extractor:
+        pooled = Context(client=client, allow_private=True, offload=extractor.run)
+        resolved, _ = resolve(pooled, http_server.url("/paper.pdf"), extractor)
+        with pytest.raises(ParseError):  # the error crosses the process boundary intact
+            resolve(pooled, http_server.url("/empty.pdf"), extractor)
+        used_processes = extractor._pool is not None
+    assert used_processes == ((os.cpu_count() or 1) > 1)
+    assert resolved.reason == "text layer of the PDF, 8 page(s)"
+    assert "CRITICAL POINT IN N" in resolved.text
