@@ -56,6 +56,15 @@ def list_sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).order_by(Source.id)))
 
 
+def sources_by_ids(session: Session, source_ids: list[int]) -> list[Source]:
+    return list(session.scalars(select(Source).where(Source.id.in_(source_ids)).order_by(Source.id)))
+
+
+def source_url_taken(session: Session, url: str) -> bool:
+    """Whether a source already follows `url` (a feed that moved there cannot take it)."""
+    return session.scalar(select(Source.id).where(Source.url == url).limit(1)) is not None
+
+
 def links_source(session: Session, url: str, name: str) -> Source:
     source, _ = add_source(session, kind="links", url=url, name=name)
     return source
@@ -134,6 +143,11 @@ def add_saved_records(session: Session, source: Source, records: Iterable[SavedR
             attempts=0,
         ))
     return _insert_items(session, source, rows)
+
+
+def items_by_ids(session: Session, item_ids: list[int]) -> list[Item]:
+    """The items, in id order (the ids of one claimed batch: a few hundred at most)."""
+    return list(session.scalars(select(Item).where(Item.id.in_(item_ids)).order_by(Item.id)))
 
 
 def text_for(session: Session, content: str, zi: int, signature: bytes | None) -> TextBlob:

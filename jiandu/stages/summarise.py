@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiandu.concurrency import bounded_map
@@ -167,7 +166,7 @@ class Summarising:
                 continue
             self.held.update(claimed)
             jobs = []
-            for item in list(session.scalars(select(Item).where(Item.id.in_(claimed)))):
+            for item in store.items_by_ids(session, claimed):
                 sha = item.text.sha256
                 cached = store.cached_summary(session, sha, self.summariser.model,
                                               self.summariser.prompt_version)
