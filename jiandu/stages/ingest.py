@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiandu.connectors.errors import FetchError, HTTPStatusError, UnsupportedContent
@@ -89,7 +88,7 @@ def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None
         return
     with rt.sessions() as session:
         due = [(s.id, s.url, s.etag, s.last_modified)
-               for s in session.scalars(select(Source).where(Source.id.in_(claimed)))]
+               for s in store.sources_by_ids(session, claimed)]
 
     def poll(job: tuple[int, str, str | None, str | None]) -> FeedFetch:
         _, url, etag, last_modified = job
@@ -138,8 +137,7 @@ def record_feed(session: Session, source: Source, fetched: FeedFetch, now: datet
         source.last_error = "410 Gone: the feed was removed; source disabled"
         return 0
     if fetched.permanently_moved and fetched.url != source.url:
-        clash = session.query(Source.id).filter(Source.url == fetched.url).first()
-        if clash is None:
+        if not store.source_url_taken(session, fetched.url):
             source.url = fetched.url
     if fetched.status == 304:
         quiet.observe(source, [], new_entries=0, now=now)
@@ -227,7 +225,7 @@ def extract_claimed(rt: Runtime, client, extractor: Extractor, item_ids: list[in
     with rt.sessions() as session:
         jobs: list[PageJob] = []
         direct: list[int] = []
-        for item in session.scalars(select(Item).where(Item.id.in_(item_ids)).order_by(Item.id)):
+        for item in store.items_by_ids(session, item_ids):
             if item.is_clipping or not item.url or not settings.fetch_pages:
                 direct.append(item.id)
             else:
