@@ -30,15 +30,20 @@ class Extractor:
         self._lock = threading.Lock()
 
     def __call__(self, page: PageFetch) -> tuple[Extracted, bytes]:
+        return self.run(extract_with_signature, page)
+
+    def run(self, function, *args, **kwargs):
+        """`function(*args, **kwargs)`, in a worker process when this batch uses them (other
+        CPU work of the fetch step goes here too: reading a PDF's text takes ~0.5 s a page)."""
         if not self._use_processes:
-            return extract_with_signature(page)
+            return function(*args, **kwargs)
         with self._lock:
             if self._pool is None:
                 # spawn, not fork: this process has threads, and a forked copy of their locks
                 # can deadlock.
                 self._pool = ProcessPoolExecutor(max_workers=os.cpu_count(),
                                                  mp_context=multiprocessing.get_context("spawn"))
-        return self._pool.submit(extract_with_signature, page).result()
+        return self._pool.submit(function, *args, **kwargs).result()
 
     def close(self) -> None:
         if self._pool is not None:

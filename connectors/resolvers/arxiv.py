@@ -74,7 +74,7 @@ def resolve_arxiv(ctx: Context, url: str, id: str, version: str = "") -> Resolve
     body_text, body_note = None, ""
     try:
         pdf_url, pdf_bytes = fetch_pdf(ctx, f"{base}/pdf/{quote(versioned)}")
-        doc = pdf_text(pdf_bytes, pdf_url, max_pages=ctx.pdf_max_pages)
+        doc = ctx.cpu(pdf_text, pdf_bytes, pdf_url, max_pages=ctx.pdf_max_pages)
         body_text, body_note = doc.text, f"full text from the PDF ({describe_pages(doc)})"
     except FetchError as exc:
         if meta is None:

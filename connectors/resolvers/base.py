@@ -82,6 +82,14 @@ class Context:
     per_host_limit: int = 2
     pdf_max_bytes: int = 25_000_000
     pdf_max_pages: int = 60
+    # Runs CPU-heavy work (a PDF's text) elsewhere, e.g. ingest's worker processes; it must
+    # take a picklable module-level function. None: in this thread.
+    offload: Callable | None = None
+
+    def cpu(self, function, *args, **kwargs):
+        if self.offload is None:
+            return function(*args, **kwargs)
+        return self.offload(function, *args, **kwargs)
 
     def get(self, url: str, *, accept: str | None = None,
             content_types: frozenset[str] | None = None, max_bytes: int | None = None,

@@ -107,6 +107,6 @@ def resolve_pdf(ctx: Context, url: str) -> Resolved:
 
 
 def from_pdf_bytes(ctx: Context, url: str, body: bytes) -> Resolved:
-    doc = pdf_text(body, url, max_pages=ctx.pdf_max_pages)
+    doc = ctx.cpu(pdf_text, body, url, max_pages=ctx.pdf_max_pages)
     return Resolved(text=doc.text, title=doc.title, author=doc.author, date=doc.date,
                     origin="pdf", reason=f"text layer of the PDF, {describe_pages(doc)}")

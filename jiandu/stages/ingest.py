@@ -219,8 +219,8 @@ def extract_claimed(rt: Runtime, client, extractor: Extractor, item_ids: list[in
     def fetch_and_extract(job: PageJob) -> tuple[Extracted, bytes | None]:
         # The resolver picks the route by URL (paper, repository, video, post, WeChat, page);
         # the page path still extracts through `extractor` (worker processes for big batches).
-        return resolve(resolver_context(settings, client, allow_files=job.allow_files),
-                       job.url, extractor)
+        return resolve(resolver_context(settings, client, allow_files=job.allow_files,
+                                        offload=extractor.run), job.url, extractor)
 
     with rt.sessions() as session:
         jobs: list[PageJob] = []
