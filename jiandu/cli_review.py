@@ -62,7 +62,7 @@ def _print_story(story: dict) -> None:
     for bullet in story["bullets"]:
         console.print(f"  - {escape(bullet)}")
     for link in story["links"]:
-        console.print(f"  原文链接: {escape(link)}", soft_wrap=True)
+        console.print(f"  原文链接: {escape(link['url'])}", soft_wrap=True)
     for flag in story["flags"]:
         console.print(f"  [yellow]! {escape(flag)}[/]")
 

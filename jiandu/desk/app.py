@@ -9,7 +9,7 @@ with the problem named (status 400); nothing typed is lost.
 from __future__ import annotations
 
 import functools
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -181,6 +181,9 @@ def create_app(rt: Runtime, security: DeskSecurity) -> Starlette:
         view = await run_in_threadpool(desk.issue_view, number)
         if view is None:
             return desk.error(request, f"No issue number {number}.", status=404)
+        if what == "discard" and not view["draft"]:
+            return desk.error(request, f"Issue {number} is published: only a draft can be discarded.",
+                              back=f"/issues/{number}")
         return desk.page(request, "confirm.html.j2", issue=view, what=what,
                          mail_to=list(rt.settings.mail_to), smtp=bool(rt.settings.smtp_host))
 
@@ -344,7 +347,7 @@ class _Guard:
         public = path in ("/login", "/desk.css")
         if not public and not security.authenticated(request.cookies, request.headers.get("authorization")):
             if request.method == "GET":
-                return _redirect(f"/login?next={request.url.path}")
+                return _redirect("/login?next=" + quote(request.url.path, safe="/"))
             return PlainTextResponse("Log in first (JIANDU_DESK_TOKEN).", 401)
         if request.method == "POST":
             if not same_origin(request.headers.get("origin"), request.headers.get("sec-fetch-site"),

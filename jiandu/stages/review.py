@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from jiandu import editorial
+from jiandu.issue_context import is_web_link
 from jiandu.errors import InputError
 from jiandu.records import ArticleInput
 from jiandu.runtime import Runtime
@@ -354,6 +355,8 @@ class ApproveReport:
     sent: int = 0
     failed: int = 0
     skipped_already_sent: int = 0
+    pushed: int = 0  # JIANDU_PUSH_URLS targets reached
+    push_failed: int = 0
     errors: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
@@ -362,6 +365,7 @@ def approve(rt: Runtime, number: int, editor: str, now: datetime | None = None) 
     """Render the final editions, publish the draft and send it (each recipient once). Run
     again after a failed send, it sends only to those who have not had it."""
     from jiandu.stages.deliver import deliver_pending
+    from jiandu.stages.push import push_pending, queue_pushes
 
     now = now or utcnow()
     settings = rt.settings
@@ -381,11 +385,15 @@ def approve(rt: Runtime, number: int, editor: str, now: datetime | None = None) 
             if settings.smtp_host:
                 for recipient in settings.mail_to:
                     store.delivery_for(session, issue, recipient)
+            queue_pushes(session, issue, settings.push_urls)  # pushed once approved, each once
         report = ApproveReport(issue_number=number, stories=len(stories), already_approved=already,
                                files=[str(p) for p in write_editions(settings.out_dir, issue)])
     delivered = deliver_pending(rt, now=now)
     report.sent, report.failed = delivered.sent, delivered.failed
     report.errors = list(delivered.errors)
+    pushed = push_pending(rt, now=now)
+    report.pushed, report.push_failed = pushed.pushed, pushed.failed
+    report.errors += pushed.errors
     return report
 
 
@@ -421,7 +429,9 @@ def story_view(item: Item, *, position: int | None = None, highlighted: bool = F
         "section": placed_section or shown.section,
         "importance": shown.importance,
         "bullets": shown.bullets,
-        "links": links if links is not None else list(item.links or ([item.url] if item.url else [])),
+        # Only http(s) links are made clickable (a javascript: URL from a feed stays text).
+        "links": [{"url": url, "web": is_web_link(url)} for url in (
+            links if links is not None else list(item.links or ([item.url] if item.url else [])))],
         "flags": [editorial.flag_words(claim) for claim in shown.unsupported],
         "highlighted": highlighted,
         "highlight_choice": item.highlight,
