@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import ipaddress
+import os
 import socket
 import threading
 import time
@@ -79,11 +80,19 @@ class FetchResult:
         return _parse_content_type(self.headers.get("content-type", ""))[1]
 
 
+# glibc's resolver waits 5 s for a lost DNS answer and tries twice, and a lost answer stalls the
+# lookups queued behind it: with a resolver that drops a query now and then (measured: one in
+# about 32 here), 1,326 dead feeds cost 236 s, 59 s with a 1 s wait. Real answers take
+# milliseconds, so 1 s (twice) loses nothing. A user's own RES_OPTIONS wins.
+RESOLVER_OPTIONS = "timeout:1 attempts:2"
+
+
 def make_client(*, user_agent: str = DEFAULT_USER_AGENT, connect_timeout: float = 10,
                 read_timeout: float = 20, max_connections: int = 16) -> httpx.Client:
     """A thread-safe sync client for `fetch()`; share one per process and close it at the end.
     Its transport connects only to checked addresses (see the module's docstring); a proxy
     from the environment is not used, as it would connect for us, unchecked."""
+    os.environ.setdefault("RES_OPTIONS", RESOLVER_OPTIONS)  # read by glibc at its first lookup
     limits = httpx.Limits(max_connections=max_connections,
                           max_keepalive_connections=max_connections)
     return httpx.Client(

@@ -87,8 +87,10 @@ def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None
     if not claimed:
         return
     with rt.sessions() as session:
+        # Feeds that answered last time first: many failing ones (each may wait on a timeout)
+        # must never delay the healthy ones.
         due = [(s.id, s.url, s.etag, s.last_modified)
-               for s in store.sources_by_ids(session, claimed)]
+               for s in sorted(store.sources_by_ids(session, claimed), key=lambda s: s.error_count or 0)]
 
     def poll(job: tuple[int, str, str | None, str | None]) -> FeedFetch:
         _, url, etag, last_modified = job
