@@ -177,3 +177,25 @@ def test_push_pending_without_targets_does_nothing():
         assert push_pending(rt).as_dict() == {"pushed": 0, "failed": 0, "errors": []}
     finally:
         rt.close()
+
+
+def test_with_review_a_draft_is_pushed_only_once_approved(targets, monkeypatch):
+    from jiandu.stages.review import approve
+
+    good, _, urls = targets
+    monkeypatch.setenv("JIANDU_PUSH_URLS", urls[0])
+    monkeypatch.setenv("JIANDU_REVIEW", "true")
+    get_settings.cache_clear()
+
+    run = jobs.pipeline()
+
+    assert run["publish"]["issue_number"] == 1 and good.received == []  # a draft: nothing sent
+    rt = open_runtime()
+    try:
+        report = approve(rt, 1, "editor")
+        assert (report.pushed, report.push_failed) == (1, 0)
+        assert len(good.received) == 1
+        assert approve(rt, 1, "editor").pushed == 0  # approving again sends nothing twice
+    finally:
+        rt.close()
+    assert len(good.received) == 1
