@@ -84,7 +84,8 @@ def rss(entries: list[tuple[str, datetime]]) -> str:
     items = "".join(
         f"<item><title>{title}</title><link>https://example.com/{i}</link>"
         f"<guid>https://example.com/{i}</guid><pubDate>{format_datetime(date)}</pubDate>"
-        f"<description>{title} 的正文，足够长的一段文字。</description></item>"
+        f"<description>{title}的正文。第一句介绍背景和人物，说明事情的来龙去脉。"
+        f"第二句给出时间和地点，描述事件的影响范围。第三句总结意义和后续安排，指出接下来的计划。</description></item>"
         for i, (title, date) in enumerate(entries))
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
             f"<title>旧闻</title><link>https://example.com/</link>{items}</channel></rss>")
@@ -136,3 +137,38 @@ def test_a_feed_of_year_old_entries_is_quiet_in_source_list_and_status(tmp_path,
     run(ingest)
     assert "quiet since" not in cli("source", "list")
     assert run(collect_status)["sources quiet (no new entry for longer than their rhythm)"] == 0
+
+
+def test_the_desk_lists_quiet_sources_for_the_editor(tmp_path, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from jiandu.desk.app import create_app
+    from jiandu.desk.security import DeskSecurity
+
+    monkeypatch.setenv("JIANDU_FETCH_PAGES", "false")
+    monkeypatch.setenv("JIANDU_REVIEW", "true")
+    get_settings.cache_clear()
+    now = datetime.now(timezone.utc)
+    quiet_feed, live_feed = tmp_path / "quiet.xml", tmp_path / "live.xml"
+    quiet_feed.write_text(rss([(f"旧条目{i}", now - timedelta(days=400 + i)) for i in range(3)])
+                          .replace("<title>旧闻</title>", "<title>安静的来源</title>"), encoding="utf-8")
+    live_feed.write_text(rss([(f"新条目{i}", now - timedelta(hours=2 + i)) for i in range(3)])
+                         .replace("<title>旧闻</title>", "<title>活跃的来源</title>"), encoding="utf-8")
+    cli("source", "add", str(quiet_feed))
+    cli("source", "add", str(live_feed))
+    run(ingest)
+    from jiandu.stages.summarise import summarise
+
+    run(summarise)
+    assert run(publish).issue_number == 1  # a draft, waiting for the editor
+    rt = open_runtime()
+    try:
+        with TestClient(create_app(rt, DeskSecurity("127.0.0.1")), base_url="http://127.0.0.1") as client:
+            page = client.get("/issues/1").text
+    finally:
+        rt.close()
+    since = (now - timedelta(days=400)).strftime("%Y-%m-%d")
+    assert "Quiet sources" in page and f"quiet since {since}" in page
+    assert "安静的来源" in page and "活跃的来源" not in page.split("Quiet sources")[1].split("</section>")[0]
+    edition = (get_settings().out_dir / "issue-0001.md").read_text(encoding="utf-8")
+    assert "安静的来源" not in edition and "quiet" not in edition.lower()

@@ -100,7 +100,7 @@ class Desk:
                     for issue in reversed(store.list_issues(session))]
 
     def issue_view(self, number: int) -> dict | None:
-        from jiandu.models import store
+        from jiandu.models import pushes, store
         from jiandu.stages.review import draft_view
 
         with self.rt.sessions() as session:
@@ -110,6 +110,13 @@ class Desk:
             view = draft_view(session, self.rt.settings, issue)
             view["deliveries"] = [{"recipient": d.recipient, "status": d.status}
                                   for d in store.deliveries_of(session, issue)]
+            # For the editor only (the reader's edition never shows them): pushes by masked
+            # target, and the sources that went quiet.
+            view["pushes"] = [{"target": p.target, "status": p.status, "error": p.error}
+                              for p in pushes.pushes_of(session, issue)]
+            view["quiet_sources"] = [
+                {"name": s.name or s.url, "url": s.url, "since": f"{s.quiet_since:%Y-%m-%d}"}
+                for s in pushes.quiet_sources(session)]
             return view
 
     def story_view(self, number: int, item_id: int) -> dict | None:
