@@ -146,6 +146,9 @@ class Settings(BaseSettings):
                                        validation_alias=_alias("YOUTUBE_TIMEDTEXT_URL"))
     x_oembed_url: str = Field("https://publish.twitter.com/oembed",
                               validation_alias=_alias("X_OEMBED_URL"))
+    # The author's earlier posts of a thread; "" turns thread reading off.
+    x_thread_api_url: str = Field("https://api.fxtwitter.com",
+                                  validation_alias=_alias("X_THREAD_API_URL"))
     tco_url: str = Field("https://t.co", validation_alias=_alias("TCO_URL"))
     wechat_url: str = Field("https://mp.weixin.qq.com", validation_alias=_alias("WECHAT_URL"))
     sogou_url: str = Field("https://weixin.sogou.com", validation_alias=_alias("SOGOU_URL"))

@@ -42,7 +42,8 @@ def bases_at(server) -> RouteBases:
     return RouteBases(arxiv=server.url("/arxiv"), arxiv_api=server.url("/api/query"),
                       github_api=server.url("/gh"), huggingface=server.url("/hf"),
                       youtube=server.url("/yt"), youtube_timedtext=server.url("/api/timedtext"),
-                      x_oembed=server.url("/oembed"), tco=server.url("/tco"),
+                      x_oembed=server.url("/oembed"), x_thread_api=server.url("/fx"),
+                      tco=server.url("/tco"),
                       wechat=server.url("/wx"), sogou=server.url("/sogou"))
 
 
@@ -337,6 +338,42 @@ def test_x_post_through_oembed(ctx, http_server):
     assert resolved.date == datetime(2015, 11, 17, 13, 58, 42, 87000, tzinfo=timezone.utc)
     assert resolved.language == "en"
     assert resolved.title.startswith("Steve Francia: Hugo 0.15")
+
+
+def test_x_thread_gets_the_authors_earlier_posts_first(ctx, http_server):
+    http_server.route("/oembed", fixture("x_oembed_spf13_666616452582129664.json"), headers=JSON)
+    http_server.route("/fx/spf13/status/666616452582129664",
+                      fixture("fxtwitter_spf13_666616452582129664.json"), headers=JSON)
+    http_server.route("/fx/spf13/status/666600000000000000",
+                      fixture("fxtwitter_spf13_666600000000000000.json"), headers=JSON)
+    resolved, _ = resolve(ctx, "https://x.com/spf13/status/666616452582129664")
+    assert resolved.text.split("\n\n") == [
+        "A thread on what is coming in Hugo 0.15.",
+        "Hugo 0.15 will have 30%+ faster render times thanks to this commit "
+        "https://t.co/FfzhM8bNhT  #gohugo #golang https://t.co/ITbMNU2BUf"]
+    assert resolved.reason.startswith("X thread of 2 posts by @spf13")
+    assert resolved.title == "Steve Francia: A thread on what is coming in Hugo 0.15."
+    # the thread starts with its first post: its date, from the id (a snowflake)
+    assert resolved.date == datetime(2015, 11, 17, 12, 53, 19, 486000, tzinfo=timezone.utc)
+
+
+def test_x_post_without_oembed_comes_from_the_mirror(ctx, http_server):
+    http_server.route("/oembed", status=404)
+    http_server.route("/fx/spf13/status/666600000000000000",
+                      fixture("fxtwitter_spf13_666600000000000000.json"), headers=JSON)
+    resolved, _ = resolve(ctx, "https://twitter.com/spf13/status/666600000000000000")
+    assert resolved.text == "A thread on what is coming in Hugo 0.15."
+    assert resolved.reason == ("X post via the FxTwitter API (no earlier posts of the author's "
+                               "thread)")
+    assert resolved.author == "Steve Francia (@spf13)"
+
+
+def test_x_post_with_no_route_to_it_names_both_failures(ctx, http_server):
+    http_server.route("/oembed", status=404)
+    http_server.route("/fx/spf13/status/666600000000000000", status=500)
+    with pytest.raises(FetchError) as caught:
+        resolve(ctx, "https://x.com/spf13/status/666600000000000000")
+    assert caught.value.reason == "oEmbed: HTTP 404; FxTwitter: HTTP 500"
 
 
 def test_tco_link_leads_to_the_post(ctx, http_server):

@@ -52,6 +52,7 @@ def routes_here(http_server, monkeypatch):
     for name, path in {"ARXIV_URL": "/arxiv", "ARXIV_API_URL": "/api/query",
                        "GITHUB_API_URL": "/gh", "HUGGINGFACE_URL": "/hf", "YOUTUBE_URL": "/yt",
                        "YOUTUBE_TIMEDTEXT_URL": "/api/timedtext", "X_OEMBED_URL": "/oembed",
+                       "X_THREAD_API_URL": "/fx",
                        "TCO_URL": "/tco", "WECHAT_URL": "/wx", "SOGOU_URL": "/sogou"}.items():
         monkeypatch.setenv(f"JIANDU_{name}", http_server.url(path))
     return http_server

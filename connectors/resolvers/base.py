@@ -52,6 +52,7 @@ class RouteBases:
     youtube: str = "https://www.youtube.com"
     youtube_timedtext: str = "https://www.youtube.com/api/timedtext"
     x_oembed: str = "https://publish.twitter.com/oembed"
+    x_thread_api: str = ""  # the FxTwitter API; "" reads single posts only
     tco: str = "https://t.co"
     wechat: str = "https://mp.weixin.qq.com"
     sogou: str = "https://weixin.sogou.com"
@@ -61,7 +62,8 @@ class RouteBases:
         return cls(arxiv=settings.arxiv_url, arxiv_api=settings.arxiv_api_url,
                    github_api=settings.github_api_url, huggingface=settings.huggingface_url,
                    youtube=settings.youtube_url, youtube_timedtext=settings.youtube_timedtext_url,
-                   x_oembed=settings.x_oembed_url, tco=settings.tco_url,
+                   x_oembed=settings.x_oembed_url, x_thread_api=settings.x_thread_api_url,
+                   tco=settings.tco_url,
                    wechat=settings.wechat_url, sogou=settings.sogou_url)
 
 
