@@ -51,31 +51,15 @@ class SummariseReport(StageReport):
 def make_summariser(settings: Settings):
     """The LLM summariser when an endpoint or key is configured, else the offline one."""
     if settings.llm_configured:
-        from jiandu.summarising.llm import LLMSummariser
+        from jiandu.summarising.llm import from_settings
 
         if settings.llm_fallbacks:
             from jiandu.summarising.fallback import FallbackSummariser
 
             return FallbackSummariser([
-                LLMSummariser(base_url=endpoint.base_url, model=endpoint.model,
-                              api_key=endpoint.api_key.get_secret_value() if endpoint.api_key else "none",
-                              response_format=endpoint.response_format or settings.llm_response_format,
-                              max_concurrency=settings.llm_max_concurrency,
-                              requests_per_minute=settings.llm_requests_per_minute,
-                              input_token_budget=settings.llm_input_token_budget,
-                              timeout=settings.llm_timeout, max_attempts=settings.llm_max_attempts)
+                from_settings(settings, endpoint)
                 for endpoint in [primary_endpoint(settings), *settings.llm_fallbacks]])
-        return LLMSummariser(
-            base_url=settings.llm_base_url,
-            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else "none",
-            model=settings.llm_model,
-            response_format=settings.llm_response_format,
-            max_concurrency=settings.llm_max_concurrency,
-            requests_per_minute=settings.llm_requests_per_minute,
-            input_token_budget=settings.llm_input_token_budget,
-            timeout=settings.llm_timeout,
-            max_attempts=settings.llm_max_attempts,
-        )
+        return from_settings(settings)
     from jiandu.summarising.offline import OfflineSummariser
 
     return OfflineSummariser()
@@ -187,7 +171,8 @@ class Summarising:
             yield from jobs
 
     def _summarise_all(self, session: Session) -> None:
-        workers = max(1, self.rt.settings.llm_max_concurrency)
+        # The summariser's own: a local server's slots may set it rather than the settings.
+        workers = max(1, getattr(self.summariser, "max_concurrency", self.rt.settings.llm_max_concurrency))
 
         def request(job: tuple[str, ArticleInput]) -> Summary:
             return self.summariser.summarise(job[1], self.sections)

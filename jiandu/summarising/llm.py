@@ -7,12 +7,18 @@ jiandu.connectors.llm.ChatClient). Around it:
 - faithfulness: bullets with claims check_bullets() cannot find in the article get ONE
   regeneration naming them; if they remain, the Summary says faithful=False and lists them.
 - length: an article whose prompt would exceed input_token_budget is summarised part by part
-  (map.j2) and the parts' notes combined (combine.j2); nothing is truncated.
+  (map.j2, the parts at once) and the parts' notes combined (combine.j2) the moment the last
+  part returns; nothing is truncated.
+- bounded answers: every request carries max_tokens for its task (summary, repair, part,
+  combine). A streamed answer that repeats one short phrase over and over is stopped early.
+  An answer cut either way ("answer cut at N tokens") gets one repair asking for brevity;
+  cut notes of a part keep their complete lines.
 """
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from jiandu.connectors.llm import ChatClient, Usage
@@ -21,7 +27,9 @@ from jiandu.faithfulness import check_bullets
 from jiandu.summarising.simplified import to_simplified
 from jiandu.records import ArticleInput, Summary
 from jiandu.summarising.answer import SummaryAnswer, summary_schema, validate_answer
+from jiandu.summarising.limits import max_output_tokens
 from jiandu.summarising.prompts import fence, prompt_version, render_prompt
+from jiandu.summarising.runaway import runaway_reason
 from jiandu.tokens import count_tokens, split_for_budget
 
 # Tokens kept free in every prompt for a repair or regeneration message appended to it.
@@ -29,11 +37,31 @@ FOLLOW_UP_RESERVE = 300
 MESSAGE_OVERHEAD = 4  # tokens a chat format adds per message
 
 
+CUT = ("length", "stopped")  # finish reasons of an answer that did not end by itself
+CUT_PREFIX = "answer cut at"  # repair.j2 asks for brevity after a problem starting so
+
+
 @dataclass
 class _Tally(Usage):
     """Usage plus the follow-up requests (repairs, regenerations) among the requests."""
 
     repairs: int = 0
+
+    def add(self, other: "_Tally") -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.requests += other.requests
+        self.repairs += other.repairs
+
+
+def complete_lines(notes: str) -> str:
+    """Notes cut short: their complete lines, each said once (a runaway repeats lines)."""
+    lines = notes.splitlines()[:-1] if "\n" in notes else []
+    kept: list[str] = []
+    for line in lines:
+        if line.strip() and line.strip() not in (k.strip() for k in kept):
+            kept.append(line)
+    return "\n".join(kept).strip()
 
 
 def _user(content: str) -> dict:
@@ -57,15 +85,21 @@ class LLMSummariser:
         backoff_max: float = 30.0,
         max_total_wait: float = 120.0,
         schema_field: bool = True,
+        max_output: dict[str, int] | None = None,
+        request_deadline: float = 600.0,
+        stream: bool = True,
     ):
         """response_format: "json_schema" (strict schema, OpenAI and most hosted APIs) or
         "json_object" (schema in the prompt, and as response_format["schema"] when schema_field,
-        which llama.cpp enforces with a grammar). The transport options are ChatClient's."""
+        which llama.cpp enforces with a grammar). max_output: the longest answer per task
+        (limits.DEFAULT_MAX_OUTPUT for any not given). The transport options are ChatClient's
+        (timeout is the longest silence, request_deadline the longest request)."""
         if response_format not in ("json_schema", "json_object"):
             raise ValueError(f"response_format must be json_schema or json_object, got {response_format!r}")
         self.client = ChatClient(
             base_url=base_url, api_key=api_key, model=model, max_concurrency=max_concurrency,
-            requests_per_minute=requests_per_minute, timeout=timeout, max_attempts=max_attempts,
+            requests_per_minute=requests_per_minute, timeout=timeout, deadline=request_deadline,
+            stream=stream, max_attempts=max_attempts,
             backoff_base=backoff_base, backoff_max=backoff_max, max_total_wait=max_total_wait,
         )
         self.base_url = base_url
@@ -74,6 +108,7 @@ class LLMSummariser:
         self.max_concurrency = max_concurrency
         self.input_token_budget = input_token_budget
         self.schema_field = schema_field
+        self.max_output = max_output_tokens(max_output)
         self.prompt_version = prompt_version()
         self._system = render_prompt("system.j2")
 
@@ -102,13 +137,15 @@ class LLMSummariser:
             "schema": schema_text,
         }
         prompt = render_prompt("summarise.j2", text=fence(article.text), **context)
+        task = "summary"
         if self._fits(prompt):
             messages = [self._system_message(), _user(prompt)]
         else:
             notes = self._notes_of(article, context, tally)
             combine = render_prompt("combine.j2", text=fence(notes), **context)
             messages = [self._system_message(), _user(combine)]
-        answer, unsupported = self._final_answer(messages, sections, article.text, tally)
+            task = "combine"
+        answer, unsupported = self._final_answer(messages, sections, article.text, tally, task)
         return Summary(
             title=answer.title.strip(),
             emoji=answer.emoji.strip(),
@@ -148,44 +185,72 @@ class LLMSummariser:
                     retryable=False,
                 )
             parts = split_for_budget(text, part_budget, self.model)
-            notes = []
-            for number, part in enumerate(parts, 1):
-                prompt = render_prompt("map.j2", title=article.title, part=number, parts=len(parts), text=fence(part))
-                completion = self.client.complete([self._system_message(), _user(prompt)], tally)
-                content = (completion.content or "").strip()
-                if not content:
-                    raise SummariseError(f"empty notes for part {number} of {len(parts)} of {article.url or article.title!r}")
-                notes.append(content)
-            combined = "\n".join(notes)
+            combined = "\n".join(self._map(parts, article, tally))
             if self._fits(render_prompt("combine.j2", text=fence(combined), **context)):
                 return combined
             if count_tokens(combined, self.model) >= count_tokens(text, self.model):
                 raise SummariseError(f"notes of {article.url or article.title!r} do not get shorter than the text")
             text = combined  # reduce again over the notes
 
+    def _map(self, parts: list[str], article: ArticleInput, tally: _Tally) -> list[str]:
+        """Notes for every part, asked at once (the client's slots bound what is in flight)."""
+        tallies = [_Tally() for _ in parts]  # one each: threads never add to the same counts
+
+        def notes_of(number: int) -> str:
+            prompt = render_prompt("map.j2", title=article.title, part=number, parts=len(parts),
+                                   text=fence(parts[number - 1]))
+            completion = self.client.complete([self._system_message(), _user(prompt)], tallies[number - 1],
+                                              max_tokens=self.max_output["part"], stop_when=runaway_reason)
+            content = (completion.content or "").strip()
+            if completion.finish_reason in CUT:
+                content = complete_lines(content)
+            if not content:
+                raise SummariseError(f"empty notes for part {number} of {len(parts)} of {article.url or article.title!r}")
+            return content
+
+        try:
+            if len(parts) == 1:
+                return [notes_of(1)]
+            with ThreadPoolExecutor(max_workers=min(len(parts), self.max_concurrency),
+                                    thread_name_prefix="llm-part") as pool:
+                futures = [pool.submit(notes_of, number) for number in range(1, len(parts) + 1)]
+                return [future.result() for future in futures]
+        finally:
+            for part_tally in tallies:
+                tally.add(part_tally)
+
     # -- answers --
 
-    def _final_answer(self, messages: list[dict], sections: list[str], article_text: str, tally: _Tally) -> tuple[SummaryAnswer, list[str]]:
-        answer, problem = self._ask(messages, sections, tally)
+    def _final_answer(self, messages: list[dict], sections: list[str], article_text: str, tally: _Tally,
+                      task: str = "summary") -> tuple[SummaryAnswer, list[str]]:
+        answer, problem = self._ask(messages, sections, tally, task)
         if problem:
             tally.repairs += 1
-            answer, second_problem = self._ask(messages + [_user(render_prompt("repair.j2", problem=problem))], sections, tally)
+            answer, second_problem = self._ask(messages + [_user(render_prompt("repair.j2", problem=problem))], sections, tally, "repair")
             if second_problem:
                 raise SummariseError(f"invalid answer from {self.model}: {problem}; after one repair: {second_problem}")
         unsupported = check_bullets(answer.bullets, to_simplified(article_text))
         if unsupported:
             tally.repairs += 1
             follow_up = _user(render_prompt("regenerate.j2", claims=unsupported))
-            retry, problem = self._ask(messages + [follow_up], sections, tally)
+            retry, problem = self._ask(messages + [follow_up], sections, tally, "repair")
             if retry is not None:
                 still_unsupported = check_bullets(retry.bullets, to_simplified(article_text))
                 if len(still_unsupported) <= len(unsupported):
                     answer, unsupported = retry, still_unsupported
         return answer, unsupported
 
-    def _ask(self, messages: list[dict], sections: list[str], tally: _Tally) -> tuple[SummaryAnswer | None, str | None]:
-        completion = self.client.complete(messages, tally, response_format=self._response_format(sections))
-        return validate_answer(completion.content, completion.refusal, sections)
+    def _ask(self, messages: list[dict], sections: list[str], tally: _Tally,
+             task: str = "summary") -> tuple[SummaryAnswer | None, str | None]:
+        """An answer cut short (max_tokens, or stopped repeating itself) that does not parse
+        says so: the repair asks for brevity."""
+        completion = self.client.complete(messages, tally, response_format=self._response_format(sections),
+                                          max_tokens=self.max_output[task], stop_when=runaway_reason)
+        answer, problem = validate_answer(completion.content, completion.refusal, sections)
+        if problem and completion.finish_reason in CUT:
+            why = f" ({completion.stop_reason})" if completion.stop_reason else ""
+            problem = f"{CUT_PREFIX} {completion.completion_tokens} tokens{why}"
+        return answer, problem
 
     def _response_format(self, sections: list[str]) -> dict:
         schema = summary_schema(sections)
@@ -194,3 +259,40 @@ class LLMSummariser:
         if self.schema_field:
             return {"type": "json_object", "schema": schema}
         return {"type": "json_object"}
+
+
+def from_settings(settings, endpoint=None) -> LLMSummariser:
+    """The LLM summariser the settings describe (or one of their fallback endpoints, an
+    LLMEndpoint). With a local base URL (loopback or private) the server is asked for its
+    context and slots: the input budget follows its context, and the concurrency defaults to
+    its slots (else 1), unless the settings say otherwise."""
+    from jiandu.connectors.llm import is_local, probe_server
+    from jiandu.summarising.limits import input_budget
+
+    base_url = endpoint.base_url if endpoint else settings.llm_base_url
+    model = endpoint.model if endpoint else settings.llm_model
+    key = endpoint.api_key if endpoint else settings.llm_api_key
+    response_format = (endpoint.response_format if endpoint else None) or settings.llm_response_format
+    local = bool(base_url) and is_local(base_url)
+    info = probe_server(base_url, model) if local else None
+    max_output = max_output_tokens(settings.llm_max_output_tokens)
+    concurrency = settings.llm_max_concurrency
+    if local and "llm_max_concurrency" not in settings.model_fields_set:
+        concurrency = info.slots if info and info.slots else 1
+    budget = settings.llm_input_token_budget or input_budget(
+        model, served_context=info.context_tokens if info else None, local=local,
+        max_output=max_output["summary"])
+    return LLMSummariser(
+        base_url=base_url,
+        api_key=key.get_secret_value() if key else "none",
+        model=model,
+        response_format=response_format,
+        max_concurrency=concurrency,
+        requests_per_minute=settings.llm_requests_per_minute,
+        input_token_budget=budget,
+        timeout=settings.llm_timeout,
+        request_deadline=settings.llm_request_deadline,
+        stream=settings.llm_stream,
+        max_attempts=settings.llm_max_attempts,
+        max_output=max_output,
+    )

@@ -9,7 +9,14 @@ three bullets copied from the article's own sentences, so the answer is faithful
 any callable (request_json, request_number) -> Reply; request numbers count from 1 per server.
 It records every request and the peak number of requests in flight.
 
-Command line: python -m jiandu.testing.llm_server --port 8080 --latency 2
+Like llama.cpp's server and Ollama it streams when asked (`stream: true`, server-sent events,
+usage in a last chunk when `stream_options.include_usage`), can write slowly
+(`tokens_per_second`; a token here is two characters, as in its usage counts), can run away
+(`runaway`: repeat a phrase until max_tokens, or 6,000 tokens without it, then finish_reason
+"length"), and stops generating when the client hangs up (counted in `hangups`).
+`completion_tokens` records, per request, the tokens it actually wrote.
+
+Command line: python -m jiandu.testing.llm_server --port 8080 --latency 2 --tokens-per-second 20
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import argparse
 import itertools
 import json
 import re
+import select
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +35,9 @@ from typing import Callable
 _ARTICLE = re.compile(r"<article>\n(.*?)\n</article>", re.S)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\.)\s+|\n")
 _ZI = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9]+")
+RUNAWAY_TOKENS = 6_000  # how far a runaway answer goes when the request sets no max_tokens
+RUNAWAY_PHRASE = "并且该公司表示，"
+TOKEN_CHARS = 2  # a token is two characters, in usage counts and in streaming
 
 
 @dataclass
@@ -37,6 +48,11 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering (on top of the server's latency)
     raw_body: bytes | None = None  # sent as is, replacing the whole JSON body
     refusal: str | None = None
+    runaway: bool = False  # repeat a phrase until max_tokens (or RUNAWAY_TOKENS): "length"
+    runaway_phrase: str = RUNAWAY_PHRASE  # "" writes text that never repeats itself
+    silent: bool = False  # never answer, until the client hangs up
+    stall_after: int | None = None  # streamed: go silent after this many tokens
+    drip: float | None = None  # seconds between bytes of the body (a drip-feed)
 
 
 Behaviour = Callable[[dict, int], Reply]
@@ -158,6 +174,112 @@ def invented_number(request: dict, number: int) -> Reply:
     return Reply(content=_with_bullets(request, lambda b: [b[0] + "该公司估值达到987654亿元。", *b[1:]]))
 
 
+# Quirks of real models (llama.cpp, Ollama, small Qwen models in json_object mode), each a valid
+# summary written the way they write it. jiandu must publish each without another request.
+def _answer_with(request: dict, **changes) -> dict:
+    answer = json.loads(default_answer(request))
+    answer.update(changes)
+    return answer
+
+
+def robot_face_emoji(request: dict, number: int) -> Reply:
+    """The emoji as a :shortcode:."""
+    return Reply(content=json.dumps(_answer_with(request, emoji=":robot_face:"), ensure_ascii=False))
+
+
+def keycap_emoji(request: dict, number: int) -> Reply:
+    """A keycap digit and the broken keycap a real 0.5B model wrote (1️⃀️) instead of an emoji."""
+    return Reply(content=json.dumps(_answer_with(request, emoji="1️⃣1️⃀️"), ensure_ascii=False))
+
+
+def fenced_json(request: dict, number: int) -> Reply:
+    """The JSON inside a Markdown code fence, with a sentence before it."""
+    return Reply(content="以下是摘要：\n```json\n" + default_answer(request) + "\n```")
+
+
+def raw_newline(request: dict, number: int) -> Reply:
+    """A raw line break (and a tab) inside a JSON string, where JSON wants \\n."""
+    answer = json.loads(default_answer(request))
+    first = answer["bullets"][0]
+    cut = len(first) // 2
+    answer["bullets"][0] = first[:cut] + "\u0000LINE\u0000" + first[cut:]
+    text = json.dumps(answer, ensure_ascii=False).replace("\\u0000LINE\\u0000", "\n\t")
+    return Reply(content=text)
+
+
+def trailing_comma(request: dict, number: int) -> Reply:
+    """A comma after the last bullet and after the last field."""
+    answer = json.loads(default_answer(request))
+    bullets = ", ".join(json.dumps(bullet, ensure_ascii=False) for bullet in answer.pop("bullets"))
+    fields = ", ".join(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in answer.items())
+    return Reply(content="{" + fields + ', "bullets": [' + bullets + "],}")
+
+
+_BIG_NUMBER = re.compile(r"(?<![0-9.,])(\d{1,3}(?:,\d{3})+|\d{5,})(?![0-9.,])")
+
+
+def in_wan_yi(text: str) -> str:
+    """Numbers of 10,000 and more restated in 万 or 亿 (27680 -> 2.768万), as models do."""
+    def restate(match: re.Match) -> str:
+        value = int(match.group(1).replace(",", ""))
+        unit, size = ("亿", 10 ** 8) if value >= 10 ** 8 else ("万", 10 ** 4)
+        return f"{value / size:.6f}".rstrip("0").rstrip(".") + unit
+    return _BIG_NUMBER.sub(restate, text)
+
+
+def restated_numbers(request: dict, number: int) -> Reply:
+    """Numbers restated in 万/亿 instead of the article's digits."""
+    return Reply(content=_with_bullets(request, lambda bullets: [in_wan_yi(b) for b in bullets]))
+
+
+QUIRKS: dict[str, Behaviour] = {
+    "robot_face_emoji": robot_face_emoji, "keycap_emoji": keycap_emoji, "fenced_json": fenced_json,
+    "raw_newline": raw_newline, "trailing_comma": trailing_comma, "restated_numbers": restated_numbers,
+}
+
+
+def real_model(request: dict, number: int) -> Reply:
+    """Every quirk at once: fenced, trailing commas, a raw line break, a shortcode, 万/亿."""
+    answer = json.loads(default_answer(request))
+    answer["emoji"] = ":robot_face:"
+    answer["bullets"] = [in_wan_yi(bullet) for bullet in answer["bullets"]]
+    first = answer["bullets"][0]
+    answer["bullets"][0] = first[: len(first) // 2] + "\u0000" + first[len(first) // 2:]
+    body = json.dumps(answer, ensure_ascii=False, indent=2).replace("\\u0000", "\n")
+    body = body.replace("\n  ]", ",\n  ]").replace("\n}", ",\n}")
+    return Reply(content="```json\n" + body + "\n```")
+
+
+def runaway(request: dict, number: int) -> Reply:
+    return Reply(runaway=True)
+
+
+def silent(request: dict, number: int) -> Reply:
+    return Reply(silent=True)
+
+
+def drip(seconds_per_byte: float) -> Behaviour:
+    return lambda request, number: Reply(drip=seconds_per_byte)
+
+
+def every(n: int, behaviour: Behaviour, otherwise: Behaviour = ok) -> Behaviour:
+    """Request numbers n, 2n, 3n... get behaviour, the others `otherwise`."""
+    return lambda request, number: (behaviour if number % n == 0 else otherwise)(request, number)
+
+
+def runaway_text(request: dict, phrase: str = RUNAWAY_PHRASE) -> tuple[str, int]:
+    """The text of an answer that never closes, and its length in tokens: max_tokens, or
+    RUNAWAY_TOKENS when the request sets none."""
+    cap = request.get("max_tokens") or request.get("max_completion_tokens") or RUNAWAY_TOKENS
+    start = '{"title": "简读：失控的回答", "emoji": "📰", "section": "其他", "importance": 3, "bullets": ["'
+    length = cap * TOKEN_CHARS
+    if phrase:
+        body = phrase * (length // len(phrase) + 1)
+    else:  # never the same phrase twice in a row
+        body = "".join(f"第{n}条说明各不相同，" for n in range(length // 4 + 1))
+    return (start + body)[:length], cap
+
+
 def sequence(*behaviours: Behaviour, then: Behaviour = ok) -> Behaviour:
     """The n-th request this behaviour sees gets the n-th behaviour, later ones `then`."""
     seen = itertools.count()
@@ -178,26 +300,53 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # quiet
         pass
 
+    def do_GET(self):
+        owner = self.server.owner
+        if self.path.rstrip("/") == "/props" and owner.llama_cpp_props is not None:
+            return self._send(200, owner.llama_cpp_props)
+        return self._send(404, {"error": {"message": f"no route {self.path}"}})
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         owner = self.server.owner
+        if self.path.rstrip("/") == "/api/show" and owner.ollama_show is not None:
+            return self._send(200, owner.ollama_show)
         if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
             return self._send(404, {"error": {"message": f"no route {self.path}"}})
         try:
             request = json.loads(body)
         except ValueError:
             return self._send(400, {"error": {"message": "body is not JSON"}})
+        if request.get("stream") and owner.reject_stream:
+            return self._send(400, {"error": {"message": "stream is not supported"}})
+        if request.get("stream_options") and owner.reject_stream_options:
+            return self._send(400, {"error": {"message": "Unrecognized request argument: stream_options"}})
         number = owner._enter(request)
         try:
             reply = owner.behaviour(request, number)
             time.sleep(owner.latency + reply.delay)
+            if reply.silent:
+                return self._wait_for_hangup()
             if reply.raw_body is not None:
                 return self._send_bytes(reply.status, reply.raw_body, reply.headers)
             if reply.status != 200:
                 message = {"error": {"message": f"scripted status {reply.status}", "type": "test"}}
                 return self._send(reply.status, message, reply.headers)
-            content = default_answer(request) if reply.content is None else reply.content
+            finish_reason = "stop"
+            if reply.runaway:
+                content, _ = runaway_text(request, reply.runaway_phrase)
+                finish_reason = "length"
+            else:
+                content = default_answer(request) if reply.content is None else reply.content
             prompt = "".join(m.get("content") or "" for m in request.get("messages", []))
+            # Deterministic stand-ins for token counts: a token per two characters.
+            usage = {"prompt_tokens": len(prompt) // TOKEN_CHARS}
+            if request.get("stream") and owner.streaming and not reply.drip:
+                return self._stream(request, number, reply, content, finish_reason, usage)
+            if owner.tokens_per_second:
+                time.sleep(len(content) / TOKEN_CHARS / owner.tokens_per_second)
+            usage["completion_tokens"] = len(content) // TOKEN_CHARS
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             completion = {
                 "id": f"chatcmpl-{number}",
                 "object": "chat.completion",
@@ -207,19 +356,101 @@ class _Handler(BaseHTTPRequestHandler):
                     {
                         "index": 0,
                         "message": {"role": "assistant", "content": content, "refusal": reply.refusal},
-                        "finish_reason": "stop",
+                        "finish_reason": finish_reason,
                     }
                 ],
-                # Deterministic stand-ins for token counts: a token per two characters.
-                "usage": {
-                    "prompt_tokens": len(prompt) // 2,
-                    "completion_tokens": len(content) // 2,
-                    "total_tokens": len(prompt) // 2 + len(content) // 2,
-                },
+                "usage": usage,
             }
+            if reply.drip:
+                return self._drip(json.dumps(completion, ensure_ascii=False).encode(), reply.drip)
+            owner._wrote(number, usage["completion_tokens"])
             self._send(200, completion, reply.headers)
         finally:
             owner._leave()
+
+    # -- streaming, dripping and hanging up --
+
+    def _stream(self, request: dict, number: int, reply: Reply, content: str, finish_reason: str,
+                usage: dict) -> None:
+        owner = self.server.owner
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        base = {"id": f"chatcmpl-{number}", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": request.get("model", "test")}
+
+        def event(choices: list, **extra) -> bool:
+            return self._chunk(f"data: {json.dumps({**base, 'choices': choices, **extra}, ensure_ascii=False)}\n\n")
+
+        written = 0
+        try:
+            if not event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]):
+                return
+            tokens = [content[i:i + TOKEN_CHARS] for i in range(0, len(content), TOKEN_CHARS)]
+            for token in tokens:
+                if reply.stall_after is not None and written >= reply.stall_after:
+                    return self._wait_for_hangup()
+                if owner.tokens_per_second:
+                    time.sleep(1 / owner.tokens_per_second)
+                if not event([{"index": 0, "delta": {"content": token}, "finish_reason": None}]):
+                    return
+                written += 1
+            if reply.refusal and not event([{"index": 0, "delta": {"refusal": reply.refusal}, "finish_reason": None}]):
+                return
+            if not event([{"index": 0, "delta": {}, "finish_reason": finish_reason}]):
+                return
+            if (request.get("stream_options") or {}).get("include_usage"):
+                counted = {**usage, "completion_tokens": written, "total_tokens": usage["prompt_tokens"] + written}
+                if not event([], usage=counted):
+                    return
+            self._chunk("data: [DONE]\n\n") and self._chunk("")
+        finally:
+            owner._wrote(number, written)
+
+    def _chunk(self, text: str) -> bool:
+        """One HTTP chunk (empty: the last); False when the client has hung up."""
+        data = text.encode()
+        try:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+            return True
+        except (BrokenPipeError, ConnectionResetError):
+            self.server.owner._hung_up()
+            self.close_connection = True
+            return False
+
+    def _wait_for_hangup(self, longest: float = 600.0) -> None:
+        """Say nothing until the client closes the connection (or `longest` passes)."""
+        give_up = time.monotonic() + longest
+        while time.monotonic() < give_up:
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable:
+                try:
+                    if not self.connection.recv(1, 0):
+                        break
+                except OSError:
+                    break
+        else:
+            return
+        self.server.owner._hung_up()
+        self.close_connection = True
+
+    def _drip(self, data: bytes, seconds_per_byte: float) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.flush()
+            for index in range(len(data)):
+                time.sleep(seconds_per_byte)
+                self.wfile.write(data[index:index + 1])
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.server.owner._hung_up()
+            self.close_connection = True
 
     def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None):
         self._send_bytes(status, json.dumps(payload, ensure_ascii=False).encode(), headers)
@@ -249,10 +480,25 @@ class _Server(ThreadingHTTPServer):
 class LLMServer:
     """Context manager running the server in a daemon thread; port 0 picks a free port."""
 
-    def __init__(self, behaviour: Behaviour = ok, *, latency: float = 0.0, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, behaviour: Behaviour = ok, *, latency: float = 0.0, host: str = "127.0.0.1", port: int = 0,
+                 tokens_per_second: float | None = None, streaming: bool = True,
+                 reject_stream: bool = False, reject_stream_options: bool = False,
+                 llama_cpp_props: dict | None = None, ollama_show: dict | None = None):
+        """streaming=False answers stream requests with one JSON body (as servers that ignore
+        `stream` do); reject_stream / reject_stream_options answer them 400 instead.
+        llama_cpp_props is served at GET /props, ollama_show at POST /api/show (to pose as
+        those servers); without them both are 404."""
         self.behaviour = behaviour
         self.latency = latency
+        self.tokens_per_second = tokens_per_second
+        self.streaming = streaming
+        self.reject_stream = reject_stream
+        self.reject_stream_options = reject_stream_options
+        self.llama_cpp_props = llama_cpp_props
+        self.ollama_show = ollama_show
         self.requests: list[dict] = []
+        self.completion_tokens: dict[int, int] = {}  # request number -> tokens written
+        self.hangups = 0  # answers cut short because the client closed the connection
         self.in_flight = 0
         self.peak_in_flight = 0
         self._lock = threading.Lock()
@@ -276,6 +522,14 @@ class LLMServer:
         with self._lock:
             self.in_flight -= 1
 
+    def _wrote(self, number: int, tokens: int) -> None:
+        with self._lock:
+            self.completion_tokens[number] = tokens
+
+    def _hung_up(self) -> None:
+        with self._lock:
+            self.hangups += 1
+
     def start(self) -> "LLMServer":
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="llm-server", daemon=True)
         self._thread.start()
@@ -297,8 +551,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer")
+    parser.add_argument("--tokens-per-second", type=float, default=None,
+                        help="write answers this slowly (a token is two characters)")
+    parser.add_argument("--runaway-every", type=int, default=0,
+                        help="every N-th answer runs away (repeats until max_tokens); 0: never")
     args = parser.parse_args(argv)
-    server = LLMServer(latency=args.latency, host=args.host, port=args.port)
+    behaviour = every(args.runaway_every, runaway) if args.runaway_every else ok
+    server = LLMServer(behaviour, latency=args.latency, host=args.host, port=args.port,
+                       tokens_per_second=args.tokens_per_second)
     print(f"serving {server.base_url} (latency {args.latency}s); Ctrl-C to stop", flush=True)
     try:
         server._httpd.serve_forever()

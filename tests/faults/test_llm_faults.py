@@ -47,7 +47,7 @@ def always(reply: Reply):
 PERSISTENT_FAULTS = {
     "429": (llm.rate_limited(0.1), "HTTP 429", True),
     "500": (llm.server_error, "HTTP 500", True),
-    "timeout": (llm.slow(1.5), "APITimeoutError", True),
+    "timeout": (llm.slow(1.5), "no answer from", True),
     "truncated JSON": (llm.truncated_json, "after one repair", True),
     "wrong schema (two bullets)": (llm.bullet_count(2), "bullets", True),
     "wrong schema (not an object)": (always(Reply(content='["a", "b", "c"]')), "after one repair", True),
