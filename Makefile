@@ -22,9 +22,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
-# The HTML edition in headless Chromium at 320/375/1024 px: PNGs in build/screenshots/.
+# The HTML edition (320/375/1024 px) and the desk (375/1024 px) in headless Chromium: PNGs in build/screenshots/.
 screenshots: $(STAMP)
-	$(BIN)/python -m pytest tests/test_html_browser.py -q -p no:xdist
+	$(BIN)/python -m pytest tests/test_html_browser.py tests/test_desk_browser.py -q -p no:xdist
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
