@@ -41,7 +41,6 @@ def looks_like_pdf(body: bytes) -> bool:
 def pdf_text(body: bytes, url: str, *, max_pages: int) -> PdfText:
     """The text of the first `max_pages` pages; ParseError if unreadable or scanned."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(body))
@@ -52,8 +51,8 @@ def pdf_text(body: bytes, url: str, *, max_pages: int) -> PdfText:
         info = reader.metadata or {}
     except ParseError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise ParseError(url, f"not a readable PDF: {exc}") from exc
+    except Exception as exc:  # a broken PDF breaks pypdf in many ways (PdfReadError, KeyError...)
+        raise ParseError(url, f"not a readable PDF: {type(exc).__name__}: {exc}") from exc
     if total == 0:
         raise ParseError(url, "the PDF has no pages")
     # NFKC turns the ligatures TeX leaves in the text layer (ﬁ, ﬀ) back into letters.
