@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
