@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from jiandu import editorial
+from jiandu.issue_context import is_web_link
 from jiandu.errors import InputError
 from jiandu.records import ArticleInput
 from jiandu.runtime import Runtime
@@ -428,7 +429,9 @@ def story_view(item: Item, *, position: int | None = None, highlighted: bool = F
         "section": placed_section or shown.section,
         "importance": shown.importance,
         "bullets": shown.bullets,
-        "links": links if links is not None else list(item.links or ([item.url] if item.url else [])),
+        # Only http(s) links are made clickable (a javascript: URL from a feed stays text).
+        "links": [{"url": url, "web": is_web_link(url)} for url in (
+            links if links is not None else list(item.links or ([item.url] if item.url else [])))],
         "flags": [editorial.flag_words(claim) for claim in shown.unsupported],
         "highlighted": highlighted,
         "highlight_choice": item.highlight,
