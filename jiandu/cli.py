@@ -504,17 +504,33 @@ def issue_send(
 
 
 @app.command()
-def config() -> None:
-    """The effective settings (secrets masked) and where they came from."""
+def config(
+    format: str = typer.Option("table", "--format", metavar="FORMAT", help="table, or json (for scripts)."),
+) -> None:
+    """What will actually be used (summariser, database, mail, site), then every setting with its
+    value (secrets masked) and where it came from: $VARIABLE, the jiandu.toml file, or default."""
+    from jiandu.cli_tables import Column, check_format, emit
+    from jiandu.config_view import config_rows
     from jiandu.settings import config_file
 
-    s = settings()
-    table = Table(title=f"Settings (file: {config_file() or 'none'})")
-    table.add_column("setting")
-    table.add_column("value", overflow="fold")
-    for name, value in s.masked().items():
-        table.add_row(f"JIANDU_{name.upper()}", json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value)
-    console.print(table)
+    fmt = check_format(format)
+    used, rows = config_rows(settings())
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"in_use": dict(used), "file": str(config_file() or ""),
+                                     "settings": rows}, ensure_ascii=False, indent=2) + "\n")
+        return
+    for what, value in used:
+        console.print(f"{what + ':':<18} {value}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"{'settings file:':<18} {config_file() or 'none'}", markup=False, highlight=False,
+                  soft_wrap=True)
+    console.print()
+    for row in rows:
+        value = row["value"]
+        row["value"] = "" if value is None else value if isinstance(value, str) else json.dumps(
+            value, ensure_ascii=False)
+    emit(console, rows, [Column("setting", "setting"), Column("value", "value", fixed=False, share=3),
+                         Column("from", "from", fixed=False, share=1),
+                         Column("note", "note", fixed=False, share=1)], fmt)
 
 
 @app.command()
@@ -534,12 +550,17 @@ def db_upgrade() -> None:
 
 
 @site_app.command("build")
-def site_build(out: Path = typer.Argument(..., metavar="DIR", help="Folder to write the site to.")) -> None:
-    """Write a static web archive: an index, a page per issue, and an Atom feed of issues."""
+def site_build(
+    out: Path = typer.Argument(..., metavar="DIR", help="Folder to write the site to."),
+    url: Optional[str] = typer.Option(None, "--url", metavar="URL",
+                                      help="Where the site will be served (default JIANDU_SITE_URL)."),
+) -> None:
+    """Write a static web archive: an index, a page per issue, and an Atom feed of issues.
+    Needs the address it will be served from (JIANDU_SITE_URL or --url) for the feed's links."""
     from jiandu.site_export import export_site
 
     rt = runtime()
-    paths = export_site(rt, out)
+    paths = export_site(rt, out, base_url=url)
     console.print(plain(f"Wrote {len(paths)} files to {out}"))
 
 

@@ -21,7 +21,6 @@ def push_message(*, publication: str, number: int, date: str, stats: dict,
         f"阅读时间为{stats.get('minutes', 0)}分钟，为您提高阅读效率为{stats.get('efficiency', 0)}%",
         "",
         *(f"{emoji} {story}".strip() for emoji, story in stories),
-        "",
-        f"全文：{archive_link(site_url, number)}",
+        *(["", f"全文：{archive_link(site_url, number)}"] if site_url else []),  # no archive, no link
     ]
     return title, "\n".join(lines)

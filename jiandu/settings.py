@@ -168,7 +168,7 @@ class Settings(BaseSettings):
     issue_max_stories: int = Field(200, ge=1, validation_alias=_alias("ISSUE_MAX_STORIES"))
     timezone: str = Field("Asia/Shanghai", validation_alias=_alias("TIMEZONE"))
     period: Literal["daily", "weekly"] = Field("daily", validation_alias=_alias("PERIOD"))
-    site_url: str = Field("https://example.invalid/jiandu/", validation_alias=_alias("SITE_URL"))
+    site_url: str = Field("", validation_alias=_alias("SITE_URL"))
 
     # Mail. Nothing is sent unless JIANDU_SMTP_HOST and JIANDU_MAIL_TO are set.
     smtp_host: str | None = Field(None, validation_alias=_alias("SMTP_HOST"))

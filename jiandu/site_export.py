@@ -12,8 +12,15 @@ from jiandu.stages.publish import stored_issue_context
 from jiandu.models import store
 
 
-def export_site(rt: Runtime, out_dir: Path) -> list[Path]:
+def export_site(rt: Runtime, out_dir: Path, base_url: str | None = None) -> list[Path]:
+    """The archive under out_dir; its links start at base_url (default JIANDU_SITE_URL)."""
     settings = rt.settings
+    base_url = base_url or settings.site_url
+    if not base_url:
+        from jiandu.errors import InputError
+
+        raise InputError("JIANDU_SITE_URL is not set: the archive's Atom feed needs the address it will "
+                         "be served from; set it, or give --url https://your.site/jiandu/")
     issues: list[SiteIssue] = []
     with rt.sessions() as session:
         for issue in store.list_issues(session):
@@ -26,4 +33,4 @@ def export_site(rt: Runtime, out_dir: Path) -> list[Path]:
                 html=render_body_html(context), summary=" / ".join(highlights[:5]),
             ))
     return build_site(out_dir, issues, publication_name=settings.publication_name,
-                      base_url=settings.site_url)
+                      base_url=base_url)

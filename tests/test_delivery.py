@@ -131,7 +131,7 @@ def test_site_build_writes_an_archive_feedparser_reads(published, tmp_path):
     import feedparser
 
     rt, _ = published
-    paths = export_site(rt, tmp_path / "site")
+    paths = export_site(rt, tmp_path / "site", base_url="https://digest.example.org/jiandu/")
     names = {p.name for p in paths}
     assert {"index.html", "feed.xml"} <= names
     feed = feedparser.parse((tmp_path / "site" / "feed.xml").read_bytes())
