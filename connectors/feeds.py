@@ -284,7 +284,10 @@ def _absolute_link(link: str | None, base: str, declared: str | None = None) -> 
     if parts.scheme in ("http", "https"):
         return absolute
     if parts.scheme == "file":
-        path = url2pathname(parts.path)
+        # feedparser turns file:///tmp/x into file://tmp/x; a file on another host is never
+        # read, so an authority here is the first folder of a local path.
+        local = parts.path if parts.netloc in ("", "localhost") else f"/{parts.netloc}{parts.path}"
+        path = url2pathname(local)
         if declared and not Path(path).exists():
             return urljoin(declared, link.strip())
         return path

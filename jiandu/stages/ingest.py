@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from jiandu.connectors.errors import FetchError, HTTPStatusError, UnsupportedContent
+from jiandu.connectors.errors import BlockedAddress, FetchError, HTTPStatusError, UnsupportedContent
 from jiandu.connectors import rsshub
 from jiandu.connectors.feeds import fetch_feed
-from jiandu.connectors.http import make_client
+from jiandu.connectors.http import as_local_path, make_client
 from jiandu.connectors.resolvers import resolve
 from jiandu.connectors.resolvers.settings import resolver_context
 from jiandu import dedup, quiet
@@ -175,6 +176,16 @@ class PageJob:
     item_id: int
     url: str
     allow_files: bool
+    files_within: Path | None = None  # a feed file's folder: its local pages must be inside
+
+
+def check_local_page(job: PageJob) -> None:
+    """A feed file on disk may only lead to files in its own folder (a notes file's links are
+    held to the same by savedlinks), so a hostile feed cannot have any file on disk read."""
+    path = as_local_path(job.url) if job.files_within is not None else None
+    if path is not None and not path.resolve().is_relative_to(job.files_within):
+        raise BlockedAddress(job.url, f"outside the feed file's folder {job.files_within}: "
+                                      "a local feed may only link to files beside it")
 
 
 def extract_texts(rt: Runtime, client, report: IngestReport, now: datetime) -> None:
@@ -219,6 +230,7 @@ def extract_claimed(rt: Runtime, client, extractor: Extractor, item_ids: list[in
     bar = progress()
 
     def fetch_and_extract(job: PageJob) -> tuple[Extracted, bytes | None]:
+        check_local_page(job)
         # The resolver picks the route by URL (paper, repository, video, post, WeChat, page);
         # the page path still extracts through `extractor` (worker processes for big batches).
         return resolve(resolver_context(settings, client, allow_files=job.allow_files,
@@ -232,8 +244,10 @@ def extract_claimed(rt: Runtime, client, extractor: Extractor, item_ids: list[in
                 direct.append(item.id)
             else:
                 source_url = item.source.url
+                feed_file = as_local_path(source_url) if item.source.kind == "feed" else None
                 jobs.append(PageJob(item.id, item.url,
-                                    allow_files=is_local(source_url) or item.source.kind == "links"))
+                                    allow_files=is_local(source_url) or item.source.kind == "links",
+                                    files_within=feed_file.resolve().parent if feed_file else None))
         applied = 0
         for item_id in direct:
             item = session.get(Item, item_id)

@@ -1,0 +1,57 @@
+"""Issue 12, holes 7 and 8: what jiandu reads from and writes to the disk stays where it should.
+
+7. A feed file on disk may only lead jiandu to pages inside its own folder (as a notes file
+   already may): `../private/bank.html`, an absolute path or a file: URL elsewhere is refused.
+   A file:/// link keeps its whole path.
+8. `jiandu site build DIR` never follows a link planted in DIR: it writes a new file beside it
+   and renames it into place.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from jiandu.models import store
+from jiandu.models.schema import Item
+from jiandu.stages.ingest import ingest
+from tests.faults.support import article, article_html, fault_runtime, rss
+
+SECRET = "账户余额 Account balance 987,654.32 — private statement"
+
+
+def test_a_local_feed_reads_pages_only_inside_its_own_folder(monkeypatch, tmp_path):
+    private = tmp_path / "private"
+    private.mkdir()
+    bank = private / "bank.html"
+    bank.write_text(article_html("Bank statement", (SECRET + "。") * 40), encoding="utf-8")
+    feeds = tmp_path / "d"
+    (feeds / "pages").mkdir(parents=True)
+    title, text = article("gmw")
+    (feeds / "pages" / "ok.html").write_text(article_html(title, text), encoding="utf-8")
+    inside_uri = (feeds / "pages" / "ok.html").resolve().as_uri()
+    entries = [
+        {"guid": "up", "title": "up and out", "link": "../private/bank.html"},
+        {"guid": "abs", "title": "absolute", "link": str(bank)},
+        {"guid": "uri", "title": "file URL", "link": bank.resolve().as_uri()},
+        {"guid": "ok", "title": "inside", "link": "pages/ok.html"},
+        {"guid": "ok-uri", "title": "inside, as a file URL", "link": inside_uri},
+    ]
+    (feeds / "feed.xml").write_bytes(rss(entries))
+    rt = fault_runtime(monkeypatch)
+    with rt.sessions.begin() as session:
+        store.add_source(session, kind="feed", url=str(feeds / "feed.xml"))
+    ingest(rt)
+    with rt.sessions() as session:
+        items = {item.guid: (item.status, item.url, item.error, item.text.content if item.text else "")
+                 for item in session.query(Item)}
+    rt.close()
+    for guid in ("up", "abs", "uri"):
+        status, url, error, content = items[guid]
+        assert SECRET not in content and status == "failed", items[guid]
+        assert "outside" in error, error
+    assert items["ok"][0] in ("extracted", "merged") and title[:8] in items["ok"][3]
+    # A file:/// URL keeps its first path segment (it was read as a host name and dropped).
+    assert items["ok-uri"][1] == str((feeds / "pages" / "ok.html").resolve())
