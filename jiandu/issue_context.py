@@ -72,11 +72,24 @@ def build_context(
             "efficiency": stats.efficiency,
         },
         "highlights": [
-            {"heading": view["heading"], "anchor": view["anchor"]} for view in highlights
+            {"heading": view["heading"], "title": view["title"], "emoji": view["emoji"],
+             "anchor": view["anchor"]} for view in highlights
         ],
         "sections": sections,
         "item_count": len(views),
     }
+
+
+def link_label(url: str) -> str:
+    """What a reader sees for a link: the site's domain (mp.weixin.qq.com, openai.com), not a
+    URL that wraps over three lines; the full URL stays the link's target."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        host = ""
+    if not host or not is_web_link(url):
+        return url
+    return host[4:] if host.startswith("www.") else host
 
 
 def is_web_link(url: str) -> bool:
@@ -120,7 +133,8 @@ def _item_view(item: DigestItem, position: int, placed_section: str) -> dict:
         "published": item.published.isoformat(),
         # A bullet is one paragraph: newlines inside it would break the Markdown layout.
         "bullets": [_one_paragraph(bullet) for bullet in item.bullets],
-        "links": [{"url": url.strip(), "web": is_web_link(url.strip())} for url in item.links],
+        "links": [{"url": url.strip(), "web": is_web_link(url.strip()), "label": link_label(url.strip())}
+                  for url in item.links],
         "highlight": item.highlight,
         "ref": item.ref,
     }

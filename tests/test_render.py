@@ -221,15 +221,37 @@ def test_html_shows_a_script_title_as_text():
     page = parsed_html(html)
     assert "<script>" not in html
     assert "&lt;script&gt;alert('x')&lt;/script&gt;测试" in html
-    assert any("<script>alert('x')</script>测试：标题里的HTML必须按原文显示 🧪" in t for t in page.text)
+    assert any("<script>alert('x')</script>测试：标题里的HTML必须按原文显示" in t for t in page.text)
 
 
 def test_html_links_only_web_addresses():
     page = parsed_html(render(sample_context(), "html"))
-    hrefs = [attrs["href"] for tag, attrs in page.tags if tag == "a"]
+    hrefs = [attrs["href"] for tag, attrs in page.tags if tag == "a" and not attrs["href"].startswith("#")]
     expected = [url for item in sample_items() for url in item.links if url.startswith("https://")]
     assert sorted(hrefs) == sorted(expected)
     assert any("javascript:alert(1)" in t for t in page.text)  # shown, not linked
+
+
+def test_html_links_read_as_their_site_and_highlights_lead_to_their_stories():
+    """Issue 13, item 12: no raw URLs split mid-word; 看点 entries link to their stories; an
+    emoji never wraps onto a line alone."""
+    import re
+
+    html = render(sample_context(), "html")
+    anchors = re.findall(r'<a href="(https?://[^"]+)" title="([^"]+)"[^>]*>([^<]+)</a>', html)
+    assert anchors and all(href == title for href, title, _ in anchors)
+    for href, _, text in anchors:
+        host = re.match(r"https?://(?:www\.)?([^/:?#]+)", href.replace("&amp;", "&")).group(1)
+        assert text == host, (href, text)
+    assert "break-all" not in html
+    context = sample_context()
+    ids = set(re.findall(r'<div class="item" id="(item-\d+)"', html))
+    targets = re.findall(r'<a href="#(item-\d+)"', html)
+    assert len(targets) == len(context["highlights"]) and set(targets) <= ids
+    for highlight in context["highlights"]:
+        assert f'<a href="#{highlight["anchor"]}"' in html
+    emoji_spans = re.findall(r'&nbsp;<span class="emoji" style="white-space: nowrap;">([^<]+)</span>', html)
+    assert len(emoji_spans) == len(context["highlights"]) + context["item_count"]
 
 
 # ---------------------------------------------------------------- text edition

@@ -89,6 +89,14 @@ def test_index_links_every_issue_and_escapes_titles(tmp_path):
     assert f'href="{BASE_URL}/feed.xml"' in index
 
 
+def test_index_shows_each_date_once(tmp_path):
+    """Issue 13, item 12: a title that already says the date gets no second copy of it."""
+    build_site(tmp_path, site_issues(), publication_name="简读", base_url=BASE_URL)
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert index.count("2024-01-08") == 1 and index.count("2024-01-22") == 1
+    assert index.count("2024-01-15") == 1  # issue 6's title has no date: shown beside it
+
+
 def test_issue_page_holds_the_issue_and_links_its_neighbours(tmp_path):
     build_site(tmp_path, site_issues(), publication_name="简读", base_url=BASE_URL)
     page = (tmp_path / "issues" / "6.html").read_text(encoding="utf-8")
