@@ -349,7 +349,8 @@ def _parse_post(body: str, folder: Path) -> SavedRecord | list[tuple[str, str | 
         author = f"{lines[start].strip()} {lines[filled[0]].strip()}"
         handle = lines[filled[0]].strip()
         start = filled[0] + 1
-    post_text = _tidy("\n".join(lines[start:]))
+    as_saved = _tidy("\n".join(lines[start:]))
+    post_text = _plain(as_saved)
     if not post_text:
         return None
     # A post is plain text, not Markdown: indented lines are not code blocks.
@@ -371,7 +372,9 @@ def _parse_post(body: str, folder: Path) -> SavedRecord | list[tuple[str, str | 
         # is the nearest original a reader can open. A link to show, never the item's url.
         links = [f"{CLIPPING_PROFILE_BASE}{handle.lstrip('@')}"]
     return SavedRecord(
-        key=item_key(title=f"{handle or author or ''} {when}", content=" ".join(post_text.split())),
+        # Keyed on the text as saved, so a file imported before and after _plain() existed is
+        # still the same items.
+        key=item_key(title=f"{handle or author or ''} {when}", content=" ".join(as_saved.split())),
         url=story_links[0] if story_links else None,
         title=_clipping_title(post_text),
         text=post_text,
@@ -380,6 +383,16 @@ def _parse_post(body: str, folder: Path) -> SavedRecord | list[tuple[str, str | 
         if published else None,
         links=links,
     )
+
+
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
+_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+
+
+def _plain(text: str) -> str:
+    """A post as its reader saw it: copied from a Markdown export, it carries escapes
+    ("\\# explaining llm.c") and bold markers ("**马斯克：**") that are not part of the words."""
+    return _STRONG.sub(r"\1", _MARKDOWN_ESCAPE.sub(r"\1", text))
 
 
 def _tidy(text: str) -> str:
@@ -392,13 +405,29 @@ def _own_text_chars(text: str) -> int:
     return sum(1 for ch in without_links if unicodedata.category(ch)[0] in "LN")
 
 
+_SENTENCE_END = re.compile(r"[。！？]|[!?.](?=\s|$)")
+_CLAUSE_END = re.compile(r"[，、；：,;:](?=\s|\S)")
+
+
 def _clipping_title(text: str) -> str:
-    """The post's first line of words, shortened: a label for lists, not the digest title."""
+    """The post's first sentence: whole when it fits CLIPPING_TITLE_CHARS, else cut where a
+    clause ends (or between words), never in the middle of one."""
     lines = [" ".join(line.split()) for line in _BARE_URL.sub("", text).split("\n")]
     first = next((line for line in lines if line), " ".join(text.split()))
-    if len(first) > CLIPPING_TITLE_CHARS:
-        return first[: CLIPPING_TITLE_CHARS - 1] + "…"
-    return first
+    if first.startswith("# "):
+        first = first[2:]  # a Markdown heading marker, not part of the words
+    sentence = _SENTENCE_END.search(first)
+    if sentence and sentence.end() <= CLIPPING_TITLE_CHARS:
+        first = first[: sentence.end()]
+    if len(first) <= CLIPPING_TITLE_CHARS:
+        return first.rstrip("：:，,；; ")
+    head = first[:CLIPPING_TITLE_CHARS]
+    clauses = [m.start() for m in _CLAUSE_END.finditer(head) if m.start() >= 12]
+    if clauses:
+        return head[: clauses[-1]] + "…"
+    space = head.rfind(" ")
+    cut = space if space >= 12 else CLIPPING_TITLE_CHARS - 1
+    return head[:cut].rstrip() + "…"
 
 
 # --- Netscape bookmark exports -----------------------------------------------------------

@@ -89,7 +89,8 @@ def test_clippings_seed_gives_one_record_per_post():
         assert record.published == datetime.fromisoformat(date_line).replace(tzinfo=timezone.utc)
         assert record.author == f"{name} {handle}"
         assert record.key.startswith("hash:")
-        assert record.text.split("\n")[0].strip() == lines[3]
+        # The post as its reader saw it: Markdown escapes and bold markers are not its words.
+        assert record.text.split("\n")[0].strip() == lines[3].replace("\\#", "#").replace("**", "")
         post_urls = {canonicalize(u) for u in URL_IN_TEXT.findall("\n".join(lines[3:]))}
         # A post with no link of its own shows its author's page, which is never its url:
         # the url is the first link to a story, and stories are merged by it.
@@ -106,6 +107,28 @@ def test_clippings_seed_gives_one_record_per_post():
         "https://baoyu.io/translations/github/how-github-replaced-sourceforge-as-the-dominant-code-hosting-platform",
         "https://graphite.dev/blog/github-monopoly-on-code-hosting",
     ]
+
+
+def test_clipping_titles_are_whole_sentences_or_end_at_a_clause_and_markdown_is_gone():
+    """Issue 13, item 13: no first sentence cut mid-word, no '\\#' or '**' in titles and texts."""
+    records = read_saved_file(FIXTURES / "seed001_clippings.md")
+    for record in records:
+        assert "\\#" not in record.text and "**" not in record.text, record.text[:80]
+        title = record.title
+        assert len(title) <= 60 and not title.startswith("# ") and "\\" not in title
+        first_line = next(line for line in record.text.split("\n") if line.strip()).strip()
+        if title.endswith("…"):
+            cut = title[:-1]
+            assert first_line.replace("# ", "", 1).startswith(cut)
+            following = first_line.replace("# ", "", 1)[len(cut):]
+            # cut where a clause ends or between words, never inside a word
+            assert following[:1] in "，、；：,;: " or not (cut[-1:].isalnum() and following[:1].isalnum()), title
+    titles = {record.title for record in records}
+    assert "# explaining llm.c in layman terms".removeprefix("# ") in titles
+    assert "上海人工智能实验室发布了一套多模态 LLM 视觉评价体系MMStar。" in titles
+    assert "MIT的十门免费课程，连怎么创业都教呀！" in titles
+    double = next(r for r in records if "双语互动" in r.text)
+    assert "1. 双语互动：" in double.text
 
 
 def test_importing_the_same_clippings_twice_gives_the_same_keys(tmp_path):
