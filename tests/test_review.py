@@ -269,7 +269,7 @@ def test_a_draft_is_never_mailed_nor_archived(smtp, rt, tmp_path):
     with pytest.raises(Exception, match="is a draft"):
         queue_issue(rt, 1)
     assert deliver_pending(rt).sent == 0 and smtp.messages == []
-    export_site(rt, tmp_path / "site")
+    export_site(rt, tmp_path / "site", "https://example.org/jiandu/")
     assert not (tmp_path / "site" / "issues" / "1.html").exists()
     assert "<entry>" not in (tmp_path / "site" / "feed.xml").read_text()
 
