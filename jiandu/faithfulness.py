@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
+from jiandu.cjk import HAN, HAN_CLASS, mostly_chinese
+
 _TEN = Decimal(10)
 _UNITS = {
     "十": _TEN, "百": _TEN ** 2, "千": _TEN ** 3, "万": _TEN ** 4, "亿": _TEN ** 8,
@@ -56,6 +58,8 @@ _UNIT_WORD = re.compile(r"[十百千万亿]|thousand|milliards?|milliarden|milli
 _AMBIGUOUS_UNITS = {"k", "m", "b", "t", "十", "百", "千", "mega", "giga"}
 # French and others group thousands with spaces ("2 209"); read on the article's side only.
 _SPACED_THOUSANDS = re.compile(r"(?<![0-9.,])\d{1,3}(?: \d{3})+(?![0-9])")
+# Dotted chains (08.04.2015, versions 1.8.3): a bullet may quote any part of one ("04.2015").
+_DOTTED = re.compile(r"\d+(?:\.\d+){2,}")
 # "50-60%": the first number of a range is a percentage too.
 _PERCENT_RANGE = re.compile(r"(?<![0-9.,])(\d+(?:\.\d+)?)\s*(?:-|–|~|to|至|到)\s*\d+(?:\.\d+)?\s*%")
 # The '90s and 1990s are 90年代 in Chinese, and the other way round.
@@ -92,8 +96,7 @@ _CN_COUNT_VALUES = {ch: str(n) for n, ch in enumerate("零一二三四五六七�
 # Leading digits belong to the name: "1Password" is one name, not "1" and "Password".
 _LATIN_NAME = re.compile(r"(?<![A-Za-z0-9])[0-9]*[A-Za-z][A-Za-z0-9]*(?:[-.'&+][A-Za-z0-9]+)*")
 _QUOTED = re.compile(r"「([^」]{1,60})」|『([^』]{1,60})』|“([^”]{1,60})”|\"([^\"]{1,60})\"|《([^》]{1,60})》")
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_CJK_WORD = re.compile(r"[\u3400-\u9fff]{2,}")
+_CJK_WORD = re.compile(f"{HAN_CLASS}{{2,}}")
 # nz (other proper nouns) is left out: jieba gives it to ordinary words (换乘, 中文) too often.
 _NAME_TAGS = {"nr", "nrt", "nrfg", "ns", "nt"}
 _NAME_SEPARATORS = re.compile(r"[·•・‧\s]")
@@ -207,11 +210,15 @@ def _article_facts(article_text: str) -> _ArticleFacts:
     numbers.update(_word_numbers(text))
     numbers.update(Decimal(m.group(0).replace(" ", "")) for m in _SPACED_THOUSANDS.finditer(text))
     percents.update(Decimal(m.group(1)).normalize() for m in _PERCENT_RANGE.finditer(text))
+    for match in _DOTTED.finditer(text):
+        parts = match.group(0).split(".")
+        numbers.update(Decimal(f"{a}.{b}").normalize() for a, b in zip(parts, parts[1:]))
+        numbers.update(Decimal(part) for part in parts)
     for match in _DECADE.finditer(text):
         decade = int(match.group(1) or match.group(2))
         numbers.update({Decimal(decade), Decimal(1900 + decade), Decimal(2000 + decade)})
     numbers.update(Decimal(_MONTHS[m.group(1)]) for m in _MONTH_WORD.finditer(text))
-    return _ArticleFacts(text, re.sub(r"\s+", "", text), numbers, percents, _mostly_cjk(text))
+    return _ArticleFacts(text, re.sub(r"\s+", "", text), numbers, percents, mostly_chinese(text))
 
 
 def _supported(number: _Number, facts: _ArticleFacts) -> bool:
@@ -234,11 +241,6 @@ def _has_name(name: str, text: str) -> bool:
     """The name occurs as a whole word, in any case: articles write "java objects" where a
     summary writes Java (so "will target" also supports Target: a known blind spot)."""
     return re.search(rf"(?<![a-z0-9]){re.escape(normalise(name))}(?![a-z0-9])", text) is not None
-
-
-def _mostly_cjk(text: str) -> bool:
-    letters = [ch for ch in text if ch.isalpha()]
-    return bool(letters) and len(_CJK.findall(text)) * 2 >= len(letters)
 
 
 _NAMES_FILE = Path(__file__).parent / "data" / "names_zh.txt"  # names jieba's dictionary lacks
@@ -291,7 +293,7 @@ def check_bullets(bullets: list[str], article_text: str) -> list[str]:
                 flag(number.written)
         for match in _QUOTED.finditer(normalise(bullet)):
             term = next(group for group in match.groups() if group is not None).strip()
-            if not term or (_CJK.search(term) and not facts.is_chinese):
+            if not term or (HAN.search(term) and not facts.is_chinese):
                 continue
             # Line breaks and spacing are layout, not wording: compare without them.
             if re.sub(r"\s+", "", term) not in facts.unspaced:

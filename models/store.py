@@ -221,7 +221,8 @@ def _fill_summary(row: SummaryRow, summary: Summary, spent_before: tuple[int, in
     row.completion_tokens = spent_before[1] + summary.completion_tokens
     row.requests = spent_before[2] + summary.requests
     row.repairs, row.faithful = summary.repairs, summary.faithful
-    row.unsupported = list(summary.unsupported)
+    # Flags for the editor ("title: not in Chinese") ride with the claims; faithful stays as checked.
+    row.unsupported = list(summary.unsupported) + list(getattr(summary, "flags", []))
 
 
 # Issues ----------------------------------------------------------------------------------------

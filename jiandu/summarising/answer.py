@@ -7,7 +7,8 @@ import unicodedata
 
 from pydantic import BaseModel, Field, ValidationError
 
-from jiandu.summarising.simplified import to_simplified
+from jiandu.summarising.repair import load_answer, mend_answer
+from jiandu.summarising.simplified import simplified_answer
 from jiandu.zi import count_zi
 
 MIN_BULLET_ZI, MAX_BULLET_ZI = 15, 300  # far outside 60-150 字 is a wrong answer, not a style slip
@@ -58,31 +59,38 @@ def _emoji_problem(emoji: str) -> str | None:
     return None
 
 
-def _json_body(content: str) -> str:
-    content = content.strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", content, flags=re.S)
-    return fenced.group(1) if fenced else content
+TITLE_FLAG = "title: not in Chinese"  # stored with a kept summary whose title stayed foreign
 
 
-def validate_answer(content: str | None, refusal: str | None, sections: list[str]) -> tuple[SummaryAnswer | None, str | None]:
-    """(answer, None) when the answer is usable, else (None, what is wrong) for a repair request."""
+def is_chinese(title: str) -> bool:
+    return bool(_CJK.search(title))
+
+
+def validate_answer(content: str | None, refusal: str | None, sections: list[str], *,
+                    section_hint: str | None = None, title_hint: str = "",
+                    foreign_title_ok: bool = False) -> tuple[SummaryAnswer | None, str | None]:
+    """(answer, None) when the answer is usable, else (None, what is wrong) for a repair request.
+
+    Forgiving where the reader loses nothing (jiandu.summarising.repair: near-JSON, emoji,
+    bullet marks and line breaks, an unknown section -> section_hint); strict where the reader
+    would be misled: three bullets of sane length, and a Chinese title unless foreign_title_ok."""
     if refusal:
         return None, f"the model refused: {refusal}"
     if not content or not content.strip():
         return None, "the answer was empty"
+    data, problem = load_answer(content)
+    if problem:
+        return None, problem
+    data = mend_answer(simplified_answer(data), sections, section_hint, title_hint)
     try:
-        answer = SummaryAnswer.model_validate_json(_json_body(content))
+        answer = SummaryAnswer.model_validate(data)
     except ValidationError as error:
         problems = []
         for item in error.errors()[:3]:
             where = ".".join(str(part) for part in item["loc"]) or "JSON"
             problems.append(f"{where}: {item['msg']}")
         return None, "; ".join(problems)
-    answer.bullets = [bullet.strip() for bullet in answer.bullets]
-    # Traditional -> Simplified before anything is judged (FORMAT.md: Simplified Chinese).
-    answer.title, answer.section = to_simplified(answer.title), to_simplified(answer.section)
-    answer.bullets = [to_simplified(bullet) for bullet in answer.bullets]
-    if not _CJK.search(answer.title):
+    if not foreign_title_ok and not is_chinese(answer.title):
         return None, f"title {answer.title!r} is not in Chinese"
     if problem := _emoji_problem(answer.emoji):
         return None, problem
@@ -90,8 +98,6 @@ def validate_answer(content: str | None, refusal: str | None, sections: list[str
         return None, f"section {answer.section!r} is not one of {sections}"
     for number, bullet in enumerate(answer.bullets, 1):
         zi = count_zi(bullet)
-        if "\n" in bullet:
-            return None, f"bullet {number} has more than one paragraph"
         if not MIN_BULLET_ZI <= zi <= MAX_BULLET_ZI:
             return None, f"bullet {number} has {zi} 字, far from 60-150"
     return answer, None

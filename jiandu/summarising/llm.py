@@ -2,8 +2,10 @@
 
 One request normally makes one summary (the transport, with its retries and limits, is
 jiandu.connectors.llm.ChatClient). Around it:
-- format: the answer must parse as SummaryAnswer and pass validate_answer(); an invalid one gets
-  ONE repair request naming the problem, then SummariseError.
+- format: the answer must parse as SummaryAnswer and pass validate_answer(), which forgives
+  what costs the reader nothing (near-JSON, emoji, bullet marks: summarising.repair); an invalid
+  one gets ONE repair request naming the problem, then SummariseError, except a title still not
+  in Chinese: that summary is kept and flagged for the editor (TITLE_FLAG).
 - faithfulness: bullets with claims check_bullets() cannot find in the article get ONE
   regeneration naming them; if they remain, the Summary says faithful=False and lists them.
 - length: an article whose prompt would exceed input_token_budget is summarised part by part
@@ -26,7 +28,7 @@ from jiandu.errors import SummariseError
 from jiandu.faithfulness import check_bullets
 from jiandu.summarising.simplified import to_simplified
 from jiandu.records import ArticleInput, Summary
-from jiandu.summarising.answer import SummaryAnswer, summary_schema, validate_answer
+from jiandu.summarising.answer import TITLE_FLAG, SummaryAnswer, summary_schema, validate_answer
 from jiandu.summarising.limits import max_output_tokens
 from jiandu.summarising.prompts import fence, prompt_version, render_prompt
 from jiandu.summarising.runaway import runaway_reason
@@ -145,7 +147,7 @@ class LLMSummariser:
             combine = render_prompt("combine.j2", text=fence(notes), **context)
             messages = [self._system_message(), _user(combine)]
             task = "combine"
-        answer, unsupported = self._final_answer(messages, sections, article.text, tally, task)
+        answer, unsupported, flags = self._final_answer(messages, sections, article, tally, task)
         return Summary(
             title=answer.title.strip(),
             emoji=answer.emoji.strip(),
@@ -160,6 +162,7 @@ class LLMSummariser:
             repairs=tally.repairs,
             faithful=not unsupported,
             unsupported=unsupported,
+            flags=flags,
         )
 
     # -- prompts and budget --
@@ -221,36 +224,52 @@ class LLMSummariser:
 
     # -- answers --
 
-    def _final_answer(self, messages: list[dict], sections: list[str], article_text: str, tally: _Tally,
-                      task: str = "summary") -> tuple[SummaryAnswer, list[str]]:
-        answer, problem = self._ask(messages, sections, tally, task)
+    def _final_answer(self, messages: list[dict], sections: list[str], article: ArticleInput,
+                      tally: _Tally, task: str = "summary") -> tuple[SummaryAnswer, list[str], list[str]]:
+        """(answer, unsupported claims, flags for the editor)."""
+        article_text, flags = article.text, []
+        answer, problem, first = self._ask(messages, sections, tally, article, task)
         if problem:
             tally.repairs += 1
-            answer, second_problem = self._ask(messages + [_user(render_prompt("repair.j2", problem=problem))], sections, tally, "repair")
+            repair = _user(render_prompt("repair.j2", problem=problem))
+            answer, second_problem, second = self._ask(messages + [repair], sections, tally, article, "repair")
             if second_problem:
-                raise SummariseError(f"invalid answer from {self.model}: {problem}; after one repair: {second_problem}")
+                # A title still not in Chinese misleads nobody: kept, and flagged for the editor.
+                answer = self._with_foreign_title(second, sections, article) or self._with_foreign_title(first, sections, article)
+                if answer is None:
+                    raise SummariseError(f"invalid answer from {self.model}: {problem}; after one repair: {second_problem}")
+                flags.append(TITLE_FLAG)
         unsupported = check_bullets(answer.bullets, to_simplified(article_text))
         if unsupported:
             tally.repairs += 1
             follow_up = _user(render_prompt("regenerate.j2", claims=unsupported))
-            retry, problem = self._ask(messages + [follow_up], sections, tally, "repair")
+            retry, problem, _ = self._ask(messages + [follow_up], sections, tally, article, "repair")
             if retry is not None:
                 still_unsupported = check_bullets(retry.bullets, to_simplified(article_text))
                 if len(still_unsupported) <= len(unsupported):
                     answer, unsupported = retry, still_unsupported
-        return answer, unsupported
+        return answer, unsupported, flags
 
     def _ask(self, messages: list[dict], sections: list[str], tally: _Tally,
-             task: str = "summary") -> tuple[SummaryAnswer | None, str | None]:
-        """An answer cut short (max_tokens, or stopped repeating itself) that does not parse
-        says so: the repair asks for brevity."""
+             article: ArticleInput, task: str = "summary") -> tuple[SummaryAnswer | None, str | None, object]:
+        """(answer or None, problem or None, the completion). An answer cut short (max_tokens,
+        or stopped repeating itself) that does not parse says so: the repair asks for brevity."""
         completion = self.client.complete(messages, tally, response_format=self._response_format(sections),
                                           max_tokens=self.max_output[task], stop_when=runaway_reason)
-        answer, problem = validate_answer(completion.content, completion.refusal, sections)
+        answer, problem = validate_answer(completion.content, completion.refusal, sections,
+                                          section_hint=article.section_hint, title_hint=article.title)
         if problem and completion.finish_reason in CUT:
             why = f" ({completion.stop_reason})" if completion.stop_reason else ""
             problem = f"{CUT_PREFIX} {completion.completion_tokens} tokens{why}"
-        return answer, problem
+        return answer, problem, completion
+
+    @staticmethod
+    def _with_foreign_title(completion, sections: list[str], article: ArticleInput) -> SummaryAnswer | None:
+        """The answer if a foreign title is all that is wrong with it."""
+        answer, problem = validate_answer(completion.content, completion.refusal, sections,
+                                          section_hint=article.section_hint, title_hint=article.title,
+                                          foreign_title_ok=True)
+        return answer if problem is None else None
 
     def _response_format(self, sections: list[str]) -> dict:
         schema = summary_schema(sections)
