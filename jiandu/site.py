@@ -7,6 +7,8 @@ built with ElementTree so that every title and body is escaped as XML requires.
 from __future__ import annotations
 
 import datetime
+import os
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,13 +43,13 @@ def build_site(
         raise ValueError(f"site issues repeat a number: {sorted(numbers)}")
 
     newest_first = sorted(issues, key=lambda issue: issue.number, reverse=True)
-    (out_dir / "issues").mkdir(parents=True, exist_ok=True)
+    _real_folder(out_dir / "issues")
     env = environment()
     common = {"publication_name": publication_name, "feed_url": urljoin(base_url, "feed.xml")}
     written: list[Path] = []
 
     index = out_dir / "index.html"
-    index.write_text(
+    _write(index,
         env.get_template("site/index.html.j2").render(
             common,
             root="",
@@ -56,7 +58,6 @@ def build_site(
                 for issue in newest_first
             ],
         ),
-        encoding="utf-8",
     )
     written.append(index)
 
@@ -64,7 +65,7 @@ def build_site(
         newer = newest_first[position - 1] if position > 0 else None
         older = newest_first[position + 1] if position + 1 < len(newest_first) else None
         page = out_dir / _issue_path(issue)
-        page.write_text(
+        _write(page,
             env.get_template("site/issue.html.j2").render(
                 common,
                 root="../",
@@ -72,14 +73,36 @@ def build_site(
                 newer=_neighbour(newer),
                 older=_neighbour(older),
             ),
-            encoding="utf-8",
         )
         written.append(page)
 
     feed = out_dir / "feed.xml"
-    feed.write_bytes(_atom_feed(newest_first, publication_name=publication_name, base_url=base_url))
+    _write(feed, _atom_feed(newest_first, publication_name=publication_name, base_url=base_url))
     written.append(feed)
     return written
+
+
+def _real_folder(folder: Path) -> None:
+    """folder as a real directory: a symbolic link planted in its place is removed, never
+    followed, so the site cannot be written into somewhere else."""
+    if folder.is_symlink():
+        folder.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _write(path: Path, content: str | bytes) -> None:
+    """Write a new file beside path and rename it into place: a link planted at path is
+    replaced, not written through, and a reader never sees half a page."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a site is for reading
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _issue_path(issue: SiteIssue) -> str:

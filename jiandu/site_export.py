@@ -8,6 +8,7 @@ from pathlib import Path
 from jiandu.render import render_body_html
 from jiandu.runtime import Runtime
 from jiandu.site import SiteIssue, build_site
+from jiandu.issue_context import is_web_link
 from jiandu.stages.publish import stored_issue_context
 from jiandu.models import store
 
@@ -21,6 +22,14 @@ def export_site(rt: Runtime, out_dir: Path, base_url: str | None = None) -> list
 
         raise InputError("JIANDU_SITE_URL is not set: the archive's Atom feed needs the address it will "
                          "be served from; set it, or give --url https://your.site/jiandu/")
+    if not is_web_link(base_url):
+        from jiandu.errors import InputError
+
+        raise InputError(f"JIANDU_SITE_URL (or --url): not an absolute http(s) URL: {base_url!r}")
+    if out_dir.exists() and not out_dir.is_dir():
+        from jiandu.errors import InputError
+
+        raise InputError(f"{out_dir}: not a folder (site build writes a folder of pages)")
     issues: list[SiteIssue] = []
     with rt.sessions() as session:
         for issue in store.list_issues(session):
