@@ -21,6 +21,8 @@ from jiandu.stages.ingest import ingest
 from tests.support.rsshub.server import rsshub_server  # noqa: F401  (pytest fixture)
 
 runner = CliRunner()
+# One RSSHub (about 200 MB) per test run: every test here goes to the same xdist worker.
+pytestmark = pytest.mark.xdist_group("rsshub")
 
 
 def cli(*args: str):
