@@ -1,6 +1,6 @@
 """Why a fetch failed, as a small named tree. Every error names its URL and a human reason.
 
-FetchError(url, reason)
+FetchError(url, reason)   a jiandu.errors.JianduError: the CLI says it in one line
 ├── NetworkError          could not connect / the connection broke (retry later)
 ├── Timeout               no complete answer within the deadline (retry later)
 ├── HTTPStatusError       the server answered 4xx/5xx (.status, .retry_after seconds or None)
@@ -17,8 +17,10 @@ FetchError(url, reason)
 
 from __future__ import annotations
 
+from jiandu.errors import JianduError
 
-class FetchError(Exception):
+
+class FetchError(JianduError):
     """Base: fetching or reading `url` failed for `reason`."""
 
     retryable = False

@@ -27,6 +27,7 @@ from lxml import etree
 
 from jiandu.connectors.errors import FetchError, HTTPStatusError, ParseError, TooLarge
 from jiandu.connectors.http import as_local_path, fetch
+from jiandu.dates import iso_to_utc
 from jiandu.records import FeedEntry, FeedFetch
 from jiandu.urls import item_key
 
@@ -327,21 +328,9 @@ def _json_entry(item: dict[str, Any], base: str, declared: str | None = None) ->
     names = [a.get("name") for a in authors if isinstance(a, dict) and a.get("name")]
     published = None
     for field in ("date_published", "date_modified"):
-        published = _iso_utc(item.get(field))
+        published = iso_to_utc(item.get(field))
         if published is not None:
             break
     return FeedEntry(key=item_key(guid=guid, url=url, title=title, content=content), url=url,
                      guid=guid, title=title, author=", ".join(names) or None,
                      published=published, content=content)
-
-
-def _iso_utc(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import contextvars
 import ipaddress
+import math
 import os
 import socket
 import threading
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import Message
@@ -441,20 +443,35 @@ class _host_slot:
 
 # --- header helpers -----------------------------------------------------------------------
 
-def parse_retry_after(headers: httpx.Headers) -> float | None:
-    """Retry-After as seconds from now (delta-seconds or an HTTP date), None if absent/bad."""
-    value = headers.get("retry-after", "").strip()
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """The wait a server asked for, in seconds from now; None if it asked for none or it
+    cannot be read. The one reading of it for feeds, pages and the LLM endpoint: OpenAI's
+    `retry-after-ms`, else `Retry-After` as seconds (decimals too) or an HTTP date. A wait
+    in the past is 0. `headers` is case-insensitive (httpx.Headers, as the openai SDK has)."""
+    milliseconds = _seconds(headers.get("retry-after-ms") or "")
+    if milliseconds is not None:
+        return milliseconds / 1000
+    value = (headers.get("retry-after") or "").strip()
     if not value:
         return None
-    if value.isdigit():
-        return float(value)
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _seconds(value: str) -> float | None:
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _parse_content_type(value: str) -> tuple[str, str | None]:

@@ -17,9 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from jiandu.errors import JianduError
-from jiandu.records import Publication
 
-DEFAULT_SUBJECT_TEMPLATE = "{publication} 第{number}期 · {date}"
 SECURITY_MODES = ("none", "starttls", "ssl")
 
 
@@ -31,19 +29,6 @@ class MailError(JianduError):
         self.reason = reason
         self.permanent = permanent
         self.code = code
-
-
-def subject_for(
-    template: str | None, publication: Publication, number: int, date: datetime.date
-) -> str:
-    """The subject line, from a template with {publication}, {number} and {date}."""
-    template = template or DEFAULT_SUBJECT_TEMPLATE
-    try:
-        return template.format(publication=publication.name, number=number, date=date.isoformat())
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(
-            f"subject template {template!r} is invalid ({exc!r}); it may use {{publication}}, {{number}}, {{date}}"
-        ) from None
 
 
 def build_message(

@@ -53,13 +53,20 @@ def read_opml(path: str | Path) -> list[OpmlFeed]:
         raise OpmlError(path, "no <body> element")
     feeds: list[OpmlFeed] = []
     seen: set[str] = set()
-    _collect(body, None, feeds, seen)
+    _collect(body, feeds, seen)
     return feeds
 
 
-def _collect(parent: ET.Element, category: str | None, feeds: list[OpmlFeed],
-             seen: set[str]) -> None:
-    for outline in parent.findall("outline"):
+def _collect(body: ET.Element, feeds: list[OpmlFeed], seen: set[str]) -> None:
+    """Feeds in document order; a folder's name is its feeds' category. A loop with its own
+    stack, not recursion: a file nested 100,000 deep is read, not a RecursionError."""
+    stack = [(iter(body.findall("outline")), None)]
+    while stack:
+        outlines, category = stack[-1]
+        outline = next(outlines, None)
+        if outline is None:
+            stack.pop()
+            continue
         url = _attribute(outline, "xmlUrl")
         label = _attribute(outline, "title") or _attribute(outline, "text")
         if url:
@@ -67,7 +74,8 @@ def _collect(parent: ET.Element, category: str | None, feeds: list[OpmlFeed],
                 seen.add(url)
                 feeds.append(OpmlFeed(url=url, title=label, category=category))
         else:
-            _collect(outline, _attribute(outline, "text") or label or category, feeds, seen)
+            stack.append((iter(outline.findall("outline")),
+                          _attribute(outline, "text") or label or category))
 
 
 def _attribute(element: ET.Element, name: str) -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import mimetypes
 import re
 import threading
-from datetime import date, datetime, timezone
 
 import httpx
 import trafilatura
@@ -23,6 +22,7 @@ from trafilatura.utils import load_html
 from jiandu.connectors.errors import BlockedAddress, FetchError, ParseError, TooLarge, UnsupportedContent
 from jiandu.connectors.feeds import normalise_encoding
 from jiandu.connectors.http import as_local_path, fetch
+from jiandu.dates import iso_to_utc
 from jiandu.records import Extracted, PageFetch
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -120,22 +120,7 @@ def extract_page(page: PageFetch) -> Extracted:
     return Extracted(text="\n\n".join(p for p in paragraphs if p),
                      title=document.title or None,
                      author=document.author or None,
-                     date=_as_utc(document.date),
+                     date=iso_to_utc(document.date),
                      sitename=document.sitename or None,
                      language=document.language or (language.strip() if language else None),
                      url=document.url if document.url and document.url != page.url else None)
-
-
-def _as_utc(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            parsed = datetime.combine(date.fromisoformat(value[:10]), datetime.min.time())
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)

@@ -386,7 +386,7 @@ def items_export(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
 ) -> None:
     """Export every item: source, url, status, error, text, 字 count, summary, tokens, faithfulness."""
-    from jiandu.export import item_record
+    from jiandu.item_export import item_record
     from jiandu.models import store
 
     if format != "jsonl":
@@ -595,18 +595,9 @@ def main() -> None:
     except abort:
         err.print("Aborted.")
         raise SystemExit(130) from None
-    except JianduError as exc:
+    except JianduError as exc:  # connectors' errors too: each carries the input and the reason
         _fail(exc)
-    except Exception as exc:  # connectors' own errors carry the input and the reason
-        if _is_user_facing(exc):
-            _fail(exc)
-        raise
     raise SystemExit(code if isinstance(code, int) else 0)
-
-
-def _is_user_facing(exc: Exception) -> bool:
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    return bool(names & {"FetchError", "SavedFileError", "OpmlError", "MailError"})
 
 
 def _fail(exc: Exception) -> None:

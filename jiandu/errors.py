@@ -3,10 +3,14 @@
 JianduError
 ├── ConfigError        a setting or jiandu.toml is wrong (names the setting or file)
 ├── InputError         a file or value the user gave is wrong (names it)
-└── SummariseError     no valid summary could be had for a text (carries the reason)
+│   └── connectors.opml.OpmlError
+├── SummariseError     no valid summary could be had for a text (carries the reason)
+├── connectors.errors.FetchError    fetching a URL failed (its own tree: the URL and the reason)
+├── connectors.savedlinks.SavedFileError, connectors.mail.MailError
+└── ...                and the errors of the other modules (each subclasses one of these)
 
-Connectors define their own (connectors.errors.FetchError, connectors.savedlinks.SavedFileError);
-the CLI turns every one of them into one clear line and a non-zero exit.
+Everything the user should read as one line is a JianduError: the CLI turns each into that
+line and a non-zero exit, and lets anything else show its traceback (a bug).
 """
 
 

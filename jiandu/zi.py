@@ -2,10 +2,9 @@
 
 A 字 is what Chinese word processors count: each CJK ideograph is one, each run of
 Latin letters or digits (a word, a number) is one, punctuation and whitespace are zero.
-The ranges are the ones the external checker (check_issue.py) uses: CJK Unified
-Ideographs, Extension A and the Compatibility Ideographs. Matching it exactly matters
-more than the rare supplementary-plane ideograph, because the stats line an issue
-prints is checked against the checker's count.
+The ideographs are jiandu.cjk.HAN, the ranges the external checker (check_issue.py)
+uses: matching it exactly matters more than the rare supplementary-plane ideograph,
+because the stats line an issue prints is checked against the checker's count.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import math
 import re
 from fractions import Fraction
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+from jiandu.cjk import HAN as _CJK
 # ASCII only, as the checker counts: "GPT-4" is two 字, "café" is one.
 _LATIN_OR_DIGITS = re.compile(r"[A-Za-z0-9]+")
 # One match per 字, for code that needs where each 字 is (cutting text at N 字).

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -12,7 +10,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, Oper
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiandu.errors import ConfigError
-from jiandu.models.schema import Base
+from jiandu.models.migrate import upgrade
 
 
 def make_engine(url: str) -> Engine:
@@ -57,16 +55,9 @@ def _create(parsed, safe: str, **options) -> Engine:  # noqa: ANN001 - a sqlalch
 
 
 def init_db(engine: Engine) -> None:
-    """Bring the schema up to date (Alembic migrations when present, else create the tables)."""
+    """Bring the schema up to date: the Alembic migrations, run from code."""
     try:
-        from jiandu.models.migrate import upgrade
-    except ImportError:
-        upgrade = None
-    try:
-        if upgrade is not None:
-            upgrade(engine)
-        else:
-            Base.metadata.create_all(engine)
+        upgrade(engine)
     except DatabaseError as exc:  # unreachable, or a file that is not a database
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         safe = engine.url.render_as_string(hide_password=True)
@@ -77,9 +68,3 @@ def init_db(engine: Engine) -> None:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
-
-@contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work is committed on success and rolled back on error."""
-    with factory() as session, session.begin():
-        yield session

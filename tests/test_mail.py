@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from jiandu.connectors.mail import MailError, build_message, send_message, subject_for
+from jiandu.connectors.mail import MailError, build_message, send_message
+from jiandu.issue_context import subject_for
 from jiandu.render import render
 from tests.fixtures.issues.sample_issue import ISSUE_DATE, sample_context, sample_publication
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from jiandu.connectors.errors import FetchError
 from jiandu.connectors.feeds import parse_feed
-from jiandu.stats import READING_SPEED_ZI_PER_MINUTE, digest_stats
+from jiandu.stats_line import READING_SPEED_ZI_PER_MINUTE, digest_stats
 from jiandu.zi import count_zi, half_up
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"

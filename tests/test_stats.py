@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from jiandu.stats import Stats, digest_stats
+from jiandu.stats_line import Stats, digest_stats
 
 ISSUES = Path(__file__).parent / "fixtures" / "issues"
 

@@ -31,7 +31,6 @@ from jiandu.zi import count_zi
 from jiandu.models import claims, store, transitions
 from jiandu.models.schema import Item, Source, utcnow
 
-USER_AGENT = "jiandu/0.1 (+https://example.invalid/jiandu; feed digest reader)"
 STORY_WINDOW = timedelta(days=14)  # near-duplicates are looked for among this recent past
 RENEW_EVERY = 50  # results between renewals of this worker's claims
 GENERIC_TITLE_ZI = 4  # link texts shorter than this are not titles
@@ -62,8 +61,7 @@ def ingest(rt: Runtime, *, now: datetime | None = None) -> IngestReport:
     now = now or utcnow()
     report = IngestReport()
     settings = rt.settings
-    with make_client(
-        user_agent=USER_AGENT,
+    with make_client(  # with the one User-Agent, jiandu's own version in it
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         max_connections=settings.max_connections,

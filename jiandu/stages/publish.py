@@ -11,8 +11,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jiandu.connectors.mail import subject_for
-from jiandu.issue_context import build_context
+from jiandu.issue_context import build_context, subject_for
 from jiandu.records import DigestItem, Publication
 from jiandu.render import render
 from jiandu.runtime import Runtime
@@ -43,7 +42,7 @@ def publication_of(settings: Settings) -> Publication:
     return Publication(
         name=settings.publication_name, purpose=settings.publication_purpose,
         sections=list(settings.sections), variant=settings.variant,
-        highlights=settings.highlights, timezone=settings.timezone,
+        highlights=settings.highlights,
     )
 
 

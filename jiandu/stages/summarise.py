@@ -19,6 +19,7 @@ from jiandu.errors import SummariseError
 from jiandu.progress import progress
 from jiandu.records import ArticleInput, Summary
 from jiandu.runtime import Runtime
+from jiandu.sections import placed_section
 from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
 from jiandu.models import claims, store, transitions
@@ -234,7 +235,6 @@ class Summarising:
 
 def normalise(summary: Summary, sections: list[str]) -> Summary:
     """Keep what the issue relies on true whatever the summariser did: a known section, 1-5."""
-    if summary.section not in sections:
-        summary.section = sections[-1]
+    summary.section = placed_section(summary.section, sections)
     summary.importance = min(5, max(1, int(summary.importance)))
     return summary
