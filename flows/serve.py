@@ -156,7 +156,9 @@ def serve_schedules(settings: Settings) -> None:
         os.environ["JIANDU_CONFIG"] = str(path.resolve())
     previous_handler = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     server = None
+    desk = None
     try:
+        desk = start_desk(settings)
         if not os.environ.get("PREFECT_API_URL"):
             prefect_home = Path(os.environ["PREFECT_HOME"])
             print(f"Starting a Prefect server (database under {prefect_home}) ...", flush=True)
@@ -171,7 +173,26 @@ def serve_schedules(settings: Settings) -> None:
             running_server_file(Path(os.environ["PREFECT_HOME"])).unlink(missing_ok=True)
             server.stop()
             print("Prefect server stopped.", flush=True)
+        if desk is not None:
+            desk.stop()
         signal.signal(signal.SIGTERM, previous_handler)
+
+
+def start_desk(settings: Settings):
+    """The editor's desk on 127.0.0.1:JIANDU_DESK_PORT beside the schedules (0: none). A desk
+    that cannot start (port in use) is reported and the schedules run without it."""
+    if not settings.desk_port:
+        return None
+    from jiandu.desk.server import start_desk_thread
+    from jiandu.runtime import open_runtime
+
+    try:
+        desk = start_desk_thread(open_runtime(settings), host="127.0.0.1", port=settings.desk_port)
+    except JianduError as exc:
+        print(f"The editor's desk is not running: {exc}", flush=True)
+        return None
+    print(f"The editor's desk: {desk.url}", flush=True)
+    return desk
 
 
 def _serve(settings: Settings) -> None:

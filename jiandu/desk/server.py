@@ -66,10 +66,17 @@ class DeskThread:
         self.thread.join(timeout)
 
 
+def _run_quietly(server) -> None:
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind; the caller reports it
+        pass
+
+
 def start_desk_thread(rt: Runtime, *, host: str, port: int, timeout: float = 10.0) -> DeskThread:
     """The desk in a daemon thread (for `jiandu serve`); returns once it listens."""
     server = _server(rt, host, port)
-    thread = threading.Thread(target=server.run, name="jiandu-desk", daemon=True)
+    thread = threading.Thread(target=_run_quietly, args=(server,), name="jiandu-desk", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
