@@ -11,6 +11,17 @@ from jiandu.models import pushes, store
 from jiandu.models.schema import ItemStatus, utcnow
 
 
+def run_cost(settings, stats: dict) -> float:
+    """A summarise run's cost: per model when a fallback chain recorded several, each at its
+    own price; else all its tokens at the price of its one model."""
+    if stats.get("models"):
+        return sum(cost_of(settings, model, usage.get("prompt_tokens", 0),
+                           usage.get("completion_tokens", 0))
+                   for model, usage in stats["models"].items())
+    return cost_of(settings, stats.get("model", ""), stats.get("prompt_tokens", 0),
+                   stats.get("completion_tokens", 0))
+
+
 def collect_status(rt: Runtime) -> dict[str, Any]:
     now = utcnow()
     with rt.sessions() as session:
@@ -22,11 +33,7 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
         polled = [s.last_polled_at for s in sources if s.last_polled_at]
         prompt = sum(r.stats.get("prompt_tokens", 0) for r in week if r.stage == "summarise")
         completion = sum(r.stats.get("completion_tokens", 0) for r in week if r.stage == "summarise")
-        cost = sum(
-            cost_of(rt.settings, r.stats.get("model", ""), r.stats.get("prompt_tokens", 0),
-                    r.stats.get("completion_tokens", 0))
-            for r in week if r.stage == "summarise"
-        )
+        cost = sum(run_cost(rt.settings, r.stats) for r in week if r.stage == "summarise")
         return {
             "sources": len(sources),
             "sources failing": sum(1 for s in sources if s.error_count),

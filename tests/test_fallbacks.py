@@ -14,6 +14,7 @@ from jiandu.settings import get_settings
 from jiandu.stages.ingest import ingest
 from jiandu.stages.publish import publish
 from jiandu.stages.summarise import summarise
+from jiandu.status import collect_status
 from jiandu.summarising.fallback import FallbackSummariser, endpoint_gave_up
 from jiandu.testing.llm_server import LLMServer, Reply, truncated_json
 from jiandu.models import store
@@ -75,6 +76,11 @@ def test_items_are_published_through_the_fallback_and_name_it(world, primary):
     backup = report.models["backup-model"]
     assert backup["cost_usd"] == round((3 * backup["prompt_tokens"] + 4 * backup["completion_tokens"]) / 1e6, 6)
     assert report.cost_usd == round(sum(m["cost_usd"] for m in report.models.values()), 6)
+    rt = open_runtime()
+    try:
+        assert collect_status(rt)["cost this week (USD)"] == round(report.cost_usd, 4)
+    finally:
+        rt.close()
 
 
 class Failing:

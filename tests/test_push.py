@@ -199,3 +199,15 @@ def test_with_review_a_draft_is_pushed_only_once_approved(targets, monkeypatch):
     finally:
         rt.close()
     assert len(good.received) == 1
+
+
+def test_commands_that_send_nothing_never_import_apprise(tmp_path):
+    import subprocess
+    import sys
+
+    for command in (["status"], ["issue", "list"], ["publish"]):
+        result = subprocess.run([sys.executable, "-X", "importtime", "-m", "jiandu", *command],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-2000:]
+        imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+        assert not any(name.split(".")[0] == "apprise" for name in imported), command

@@ -152,6 +152,8 @@ def test_a_route_is_followed_with_the_access_key_and_no_secret_is_kept(hub, jian
     assert titles == ["Title1", "Title2", "Title3", "Title4", "Title5"]
     listed = cli("source", "list").output
     assert "rsshub:/test/1" in listed
+    # /test/1 answers 200 with items dated 2018: the alarm such routes need.
+    assert "quiet since 2018-12-31" in listed
     database = (jiandu_env / "jiandu.db").read_bytes()
     for secret in (hub.access_key, code):
         assert secret not in listed
