@@ -37,6 +37,7 @@ import httpx2  # the openai SDK's HTTP client: errors while reading a streamed b
 import openai
 
 from jiandu.errors import SummariseError
+from jiandu.interrupt import stopping
 from jiandu.ratelimit import RateLimiter
 from jiandu.tokens import count_tokens
 
@@ -190,6 +191,8 @@ class ChatClient:
                 self._limiter.acquire()
             wait = None
             with self._slots:
+                if stopping.is_set():  # the run is being stopped: start nothing new
+                    raise SummariseError("stopped before the request was sent")
                 try:
                     return self._attempt(messages, usage, response_format, max_tokens, stop_when)
                 except _Failure as error:
@@ -210,7 +213,8 @@ class ChatClient:
                     f"{failure}; gave up after {attempt} attempts, next wait {wait:.1f}s "
                     f"would pass {self.max_total_wait:.0f}s of waiting"
                 )
-            time.sleep(wait)
+            if stopping.wait(wait):
+                raise SummariseError(f"{failure}; stopped while waiting to retry")
             waited += wait
         raise SummariseError(f"{failure}; gave up after {self.max_attempts} attempts")
 
@@ -284,6 +288,8 @@ class ChatClient:
         the deadline passes or stop_when says stop."""
         decoder = SSEDecoder()
         for chunk in response.iter_bytes():
+            if stopping.is_set():
+                raise _Failure("stopped while the answer was arriving")
             if time.monotonic() > give_up_at:
                 raise _Failure(f"no complete answer from {self.base_url} within the {self.deadline:g}s deadline")
             if answer is None:

@@ -580,6 +580,9 @@ def main() -> None:
     from jiandu.cli_help import click_exception_types, conventional_help
 
     global _debug
+    from jiandu import interrupt
+
+    interrupt.install()  # SIGTERM stops a run like Ctrl-C: at once, its items left claimable
     conventional_help()
     click_exception, abort = click_exception_types()
     args = sys.argv[1:]
@@ -593,11 +596,27 @@ def main() -> None:
         exc.show()
         raise SystemExit(exc.exit_code) from None
     except abort:
+        if interrupt.stopping.is_set():
+            _stopped()
         err.print("Aborted.")
         raise SystemExit(130) from None
     except JianduError as exc:  # connectors' errors too: each carries the input and the reason
         _fail(exc)
+    if interrupt.stopping.is_set():  # typer turns Ctrl-C (and so SIGTERM) into exit code 130
+        _stopped()
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _stopped() -> None:
+    """After SIGTERM or Ctrl-C: say so and leave at once."""
+    from jiandu import interrupt
+
+    err.print(f"Stopped ({interrupt.signal_name()}); what was in progress is left for the next run.")
+    # Threads still waiting on the network would hold the exit until they time out; the
+    # stages have already given back their claims and committed what they finished.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(interrupt.exit_code())
 
 
 def _fail(exc: Exception) -> None:

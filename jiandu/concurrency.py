@@ -25,7 +25,9 @@ def bounded_map(fn: Callable[[In], Out], inputs: Iterable[In], *, workers: int,
     window = window or workers * 4
     source = iter(inputs)
     pending: dict[Future, In] = {}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jiandu") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jiandu")
+    finished = False
+    try:
         exhausted = False
         while True:
             while not exhausted and len(pending) < window and keep_going():
@@ -36,6 +38,7 @@ def bounded_map(fn: Callable[[In], Out], inputs: Iterable[In], *, workers: int,
                     break
                 pending[pool.submit(fn, value)] = value
             if not pending:
+                finished = True
                 return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -44,3 +47,7 @@ def bounded_map(fn: Callable[[In], Out], inputs: Iterable[In], *, workers: int,
                 yield value, (error if error is not None else future.result())
             if not keep_going():
                 exhausted = True
+    finally:
+        # Interrupted (Ctrl-C, SIGTERM, the consumer gave up): do not wait for work in flight,
+        # and start nothing more; the caller is on its way out.
+        pool.shutdown(wait=finished, cancel_futures=not finished)
