@@ -46,16 +46,27 @@ def build_message(
     """A multipart/alternative message: the plain text first, the HTML edition preferred."""
     if date.tzinfo is None:
         raise ValueError("the Date header needs a timezone-aware datetime")
+    headers = {"Subject": subject, "From": sender, "To": recipient, "Reply-To": reply_to,
+               "List-Unsubscribe": list_unsubscribe}
+    for name, value in headers.items():
+        if value and ("\r" in value or "\n" in value):
+            # A line break would start a header of its own (Bcc: ...): header injection.
+            raise MailError(f"{name}: {value!r} contains a line break; not sent", permanent=True)
+    if "@" not in recipient:
+        raise MailError(f"To: {recipient!r} is not an email address; not sent", permanent=True)
     message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender
-    message["To"] = recipient
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message["Date"] = format_datetime(date)
-    message["Message-ID"] = message_id or make_msgid(domain=_domain_of(sender))
-    if list_unsubscribe:
-        message["List-Unsubscribe"] = _angle_bracketed(list_unsubscribe)
+    try:
+        message["Subject"] = subject
+        message["From"] = sender
+        message["To"] = recipient
+        if reply_to:
+            message["Reply-To"] = reply_to
+        message["Date"] = format_datetime(date)
+        message["Message-ID"] = message_id or make_msgid(domain=_domain_of(sender))
+        if list_unsubscribe:
+            message["List-Unsubscribe"] = _angle_bracketed(list_unsubscribe)
+    except (ValueError, IndexError) as exc:  # the email package refusing a header value
+        raise MailError(f"cannot build the message to {recipient!r}: {exc}", permanent=True) from None
     message.set_content(text, charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
     return message

@@ -277,6 +277,16 @@ class Settings(BaseSettings):
             raise ValueError("at least one section is needed")
         return value
 
+    @field_validator("publication_name", "mail_from", "mail_reply_to", "mail_subject",
+                     "list_unsubscribe", "mail_to")
+    @classmethod
+    def _one_line_headers(cls, value: Any) -> Any:
+        """These become mail headers: a line break would let them add headers of their own."""
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and ("\r" in text or "\n" in text):
+                raise ValueError(f"{text!r} contains a line break; a mail header must be one line")
+        return value
+
     @field_validator("mail_subject")
     @classmethod
     def _subject_template(cls, value: str) -> str:
