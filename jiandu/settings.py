@@ -29,6 +29,7 @@ from pydantic_settings import (
 from typing_extensions import Annotated
 
 from jiandu.errors import ConfigError
+from jiandu.issue_context import TITLE_TEMPLATE
 
 DEFAULT_SECTIONS = ["产品介绍", "产业资讯", "技术教程", "其他"]
 DEFAULT_PURPOSE = "本系列文章主要是用于持续跟踪最新的AI产业情况，让你减少知识焦虑。"
@@ -185,9 +186,7 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias=_alias("MAIL_TO")
     )
     mail_reply_to: str | None = Field(None, validation_alias=_alias("MAIL_REPLY_TO"))
-    mail_subject: str = Field(
-        "{publication} 第{number}期 · {date}", validation_alias=_alias("MAIL_SUBJECT")
-    )
+    mail_subject: str = Field(TITLE_TEMPLATE, validation_alias=_alias("MAIL_SUBJECT"))
     list_unsubscribe: str | None = Field(
         None, validation_alias=_alias("LIST_UNSUBSCRIBE")
     )

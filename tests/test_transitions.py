@@ -11,8 +11,9 @@ from jiandu.models import transitions as t
 from jiandu.models.schema import Delivery, DeliveryStatus, Item, ItemStatus
 
 NOW = datetime(2024, 1, 22, 8, 0, tzinfo=timezone.utc)
+# drafted and dropped belong to review's moves (models.drafts), built on the same Transition.
 ITEM_STATES = ["new", "extracted", "merged", "skipped", "failed:fetch", "failed:summarise",
-               "held:summarise", "summarised", "published"]
+               "held:summarise", "summarised", "published", "drafted", "dropped"]
 
 
 def item_in(state: str, item_id: int = 7) -> Item:
