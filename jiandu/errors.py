@@ -31,9 +31,18 @@ class SummariseError(JianduError):
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
-        self.prompt_tokens = self.completion_tokens = self.requests = 0
+        self.prompt_tokens = self.completion_tokens = self.requests = self.repairs = 0
 
-    def spent(self, prompt_tokens: int, completion_tokens: int, requests: int) -> None:
-        """Record what the failed attempt cost, for the run's token and request counts."""
+    def spent(self, prompt_tokens: int, completion_tokens: int, requests: int,
+              repairs: int = 0) -> None:
+        """Record what the failed attempt cost, for the run's token, request and repair counts."""
         self.prompt_tokens, self.completion_tokens = prompt_tokens, completion_tokens
-        self.requests = requests
+        self.requests, self.repairs = requests, repairs
+
+
+class TooShortToSummarise(SummariseError):
+    """The text has too little to summarise: the item is skipped once with this reason, not
+    failed and retried (waiting will not make it longer)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason, retryable=False)

@@ -41,7 +41,7 @@ def test_three_one_paragraph_bullets_drawn_from_the_text(name):
         positions.append(text.index(body))
     assert positions == sorted(positions)  # in text order
     assert summary.title == source.title
-    assert (summary.model, summary.prompt_version, summary.requests) == ("offline-textrank", "offline-1", 0)
+    assert (summary.model, summary.prompt_version, summary.requests) == ("offline-textrank", "offline-2", 0)
 
 
 def test_most_bullets_reach_sixty_zi():
@@ -110,3 +110,61 @@ def test_three_mid_length_sentences_still_make_three_bullets():
     summary = OfflineSummariser().summarise(ArticleInput(title="重组", text=text), ["其他"])
     assert len(summary.bullets) == 3
     assert all(bullet in text for bullet in summary.bullets)
+
+
+# --- issue 13: short texts, headlines, list markers, URLs, bold (items 13 and 14) -------------
+
+RUSSIAN = ("Компания представила новый процессор для центров обработки данных, который, по её словам, "
+           "на треть быстрее предыдущего поколения при том же энергопотреблении. Первые поставки "
+           "запланированы на весну, а крупные облачные провайдеры уже подписали предварительные "
+           "соглашения. Аналитики отмечают, что цена пока не объявлена.")
+GERMAN = ("Die Stadtverwaltung hat am Dienstag beschlossen, die Straßenbahnlinie bis zum neuen Wohngebiet "
+          "im Osten zu verlängern, wobei die Bauarbeiten im kommenden Frühjahr beginnen und nach "
+          "Schätzungen der Verkehrsbetriebe etwa drei Jahre dauern sollen, während der Busverkehr "
+          "in dieser Zeit auf eine Umleitung über die Hauptstraße ausweichen muss.")
+
+
+@pytest.mark.parametrize("text", [RUSSIAN, GERMAN], ids=["russian-paragraph", "german-sentence"])
+def test_a_short_text_gets_three_shorter_bullets_not_a_failure(text):
+    summary = OfflineSummariser().summarise(ArticleInput(title="Kurz", text=text), SECTIONS)
+    assert len(summary.bullets) == 3
+    assert squeeze("".join(summary.bullets)) == squeeze(text)  # the whole text, in order
+    assert all(len(bullet.split()) >= 5 for bullet in summary.bullets)
+
+
+def test_too_short_is_its_own_error_so_the_item_is_skipped_not_retried():
+    from jiandu.errors import TooShortToSummarise
+
+    with pytest.raises(TooShortToSummarise):
+        OfflineSummariser().summarise(ArticleInput(title="短", text="第一句话。第二句话。"), SECTIONS)
+
+
+def test_no_bullet_repeats_the_headline_or_is_glued_to_the_dateline():
+    """The demo's lanxin page: a headline line, then "11月17日，国产 AI 芯片公司..."."""
+    from jiandu.connectors.pages import extract_page
+    from jiandu.records import PageFetch
+    from jiandu.examples import __file__ as examples_init
+    from pathlib import Path
+
+    body = (Path(examples_init).parent / "pages" / "lanxin-t2-chip.html").read_bytes()
+    page = extract_page(PageFetch(url="file:///lanxin", status=200, content_type="text/html",
+                                  charset=None, body=body))
+    summary = OfflineSummariser().summarise(ArticleInput(title=page.title, text=page.text), SECTIONS)
+    for bullet in summary.bullets:
+        assert "量产11月17日" not in squeeze(bullet)
+        assert not squeeze(bullet).startswith(squeeze(page.title))
+
+
+def test_bullets_carry_no_list_markers_urls_or_bold_markers():
+    text = "\n".join([
+        "**马斯克：**特斯拉将在明年推出一款面向普通家庭的人形机器人，售价预计低于两万美元。",
+        "- 第一，这款机器人可以完成洗衣、整理房间等简单家务，并通过语音接受指令。",
+        "- 第二，公司计划先在自己的工厂里部署一千台，用于搬运零件和质量检查等工作。",
+        "原文：https://t.co/9NXaeqlybB 详细信息见发布会视频 https://x.com/tesla/status/1",
+        "* 第三，分析人士认为量产成本和电池续航仍是这款产品能否普及的关键因素。",
+    ])
+    summary = OfflineSummariser().summarise(ArticleInput(title="特斯拉机器人", text=text), SECTIONS)
+    for bullet in summary.bullets:
+        assert "**" not in bullet and "http" not in bullet and "t.co" not in bullet
+        assert not bullet.startswith(("- ", "* ", "-", "*"))
+    assert any(bullet.startswith("马斯克：特斯拉") for bullet in summary.bullets)

@@ -6,6 +6,13 @@ so it cannot state anything the article does not.
 
 Importance is the article's length, an honest if crude signal of how much it has to say:
 under 400 字 -> 2, under 1500 -> 3, under 4000 -> 4, else 5 (1 is left to a human or an LLM).
+
+A short text (a paragraph, one long sentence) gets shorter bullets: its sentences are cut at
+their clauses to make three. A text too short even for that is not a failure to retry: it
+raises TooShortToSummarise, and the item is skipped once with that reason.
+
+Bullets are the text's own words without what only a page needs: the headline the text repeats
+(and which no bullet is glued to), short heading lines, list markers, bare URLs, Markdown bold.
 """
 
 from __future__ import annotations
@@ -16,9 +23,16 @@ import threading
 import warnings
 
 
-from jiandu.errors import SummariseError
+from jiandu.errors import SummariseError, TooShortToSummarise
 from jiandu.records import ArticleInput, Summary
-from jiandu.zi import ZI, count_zi
+# A passage's length: each CJK ideograph, and each word in any other script (Latin, Cyrillic,
+# Greek...), counts one. FORMAT.md's 字 count only ASCII words, which would make a Russian
+# paragraph zero long and every such item "too short".
+ZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def count_zi(text: str) -> int:
+    return len(ZI.findall(text))
 
 BULLETS = 3
 MIN_ZI, TARGET_ZI, MAX_ZI = 10, 60, 150
@@ -113,9 +127,63 @@ def _cut_long(sentence: str) -> str:
     return best.rstrip() + "…"
 
 
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+•·▪►]|\\-)\s+")
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'，。！？、；：（）【】《》]+", re.IGNORECASE)
+_SENTENCE_FINAL = re.compile(r"[。！？!?.…；;:：”」』\"')）]\s*$")
+HEADING_MAX_ZI = 40
+
+
+def clean_line(line: str) -> str:
+    """A line of text as a bullet may quote it: no list marker, URL or **bold** markers."""
+    line = _LIST_MARKER.sub("", line)
+    line = _URL.sub("", _BOLD.sub(r"\1", line))
+    line = re.sub(r"[（(]\s*[)）]", "", line)  # "(链接)" left empty by a removed URL
+    return " ".join(line.split())
+
+
+def _same_words(a: str, b: str) -> bool:
+    def words(text: str) -> str:
+        return "".join(match.group(0).lower() for match in ZI.finditer(text))
+
+    return bool(words(a)) and words(a) == words(b)
+
+
+def _clauses(sentence: str) -> list[str]:
+    """A sentence cut after its clause marks into pieces of at least MIN_ZI 字 (but the last)."""
+    pieces, current = [], ""
+    for part in re.split(r"(?<=[，,；;：:、])", sentence):
+        current += part
+        if count_zi(current) >= MIN_ZI:
+            pieces.append(current.strip())
+            current = ""
+    if current.strip():
+        pieces.append(current.strip())  # a short tail: the windows join it to a neighbour
+    return pieces
+
+
+SHORT_MIN_ZI = 5
+
+
+def _in_three(pieces: list[str], joiner: str) -> list[str] | None:
+    """The whole of a short text in three runs of neighbouring pieces, as even as they can be
+    (the smallest as large as possible); None when a run would have under SHORT_MIN_ZI 字."""
+    sizes = [count_zi(piece) for piece in pieces]
+    best, best_low = None, 0
+    for i in range(1, len(pieces) - 1):
+        for j in range(i + 1, len(pieces)):
+            low = min(sum(sizes[:i]), sum(sizes[i:j]), sum(sizes[j:]))
+            if low > best_low:
+                best, best_low = (i, j), low
+    if best is None or best_low < SHORT_MIN_ZI:
+        return None
+    i, j = best
+    return [joiner.join(run) for run in (pieces[:i], pieces[i:j], pieces[j:])]
+
+
 class OfflineSummariser:
     model = "offline-textrank"
-    prompt_version = "offline-1"
+    prompt_version = "offline-2"
 
     def summarise(self, article: ArticleInput, sections: list[str]) -> Summary:
         if not sections:
@@ -123,14 +191,16 @@ class OfflineSummariser:
         text = article.text or ""
         chinese = (article.language or "").lower().startswith("zh") or is_chinese(text)
         tokenizer = SentenceTokenizer("zh" if chinese else "en")
-        sentences = [s for line in text.splitlines() for s in _attach_strays(tokenizer.to_sentences(line))]
+        sentences = self._sentences(text, article.title, tokenizer)
         bullets = self._bullets(sentences, tokenizer, chinese)
         if len(bullets) < BULLETS:
-            raise SummariseError(
-                f"text too short for {BULLETS} bullets of at least {MIN_ZI} 字: "
-                f"{count_zi(text)} 字 in {len(sentences)} sentences",
-                retryable=False,
-            )
+            # A short text: three shorter bullets from its clauses.
+            pieces = [piece for sentence in sentences for piece in _clauses(sentence)]
+            bullets = _in_three(pieces, "" if chinese else " ") or bullets
+        if len(bullets) < BULLETS:
+            raise TooShortToSummarise(
+                f"too short to summarise offline: {count_zi(text)} 字 give fewer than {BULLETS} "
+                f"passages of at least {MIN_ZI} 字")
         section = article.section_hint if article.section_hint in sections else sections[-1]
         return Summary(
             title=article.title.strip() or bullets[0][:30],
@@ -142,7 +212,23 @@ class OfflineSummariser:
             prompt_version=self.prompt_version,
         )
 
-    def _bullets(self, sentences: list[str], tokenizer: SentenceTokenizer, chinese: bool) -> list[str]:
+    @staticmethod
+    def _sentences(text: str, title: str, tokenizer: SentenceTokenizer) -> list[str]:
+        """The text's sentences, a paragraph at a time, without the headline it repeats or
+        short heading lines (a line of words with no sentence-final mark)."""
+        sentences: list[str] = []
+        for line in text.splitlines():
+            line = clean_line(line)
+            if not line or _same_words(line, title):
+                continue
+            if count_zi(line) <= HEADING_MAX_ZI and not _SENTENCE_FINAL.search(line):
+                continue  # "规格方面" or a headline: it would be glued to the next sentence
+            sentences.extend(s for s in _attach_strays(tokenizer.to_sentences(line))
+                             if not _same_words(s, title))
+        return sentences
+
+    def _bullets(self, sentences: list[str], tokenizer: SentenceTokenizer, chinese: bool,
+                 target: int = TARGET_ZI) -> list[str]:
         if not sentences:
             return []
         # Imported here: sumy pulls in NLTK and scipy (1.5 s), which a run with nothing to
@@ -156,13 +242,13 @@ class OfflineSummariser:
         windows = []  # (score, start, end): sentences[start:end] joined make one bullet
         for start in range(len(sentences)):
             end, zi = start, 0
-            while end < len(sentences) and zi < TARGET_ZI:
+            while end < len(sentences) and zi < target:
                 if zi and zi + count_zi(sentences[end]) > MAX_ZI:
                     break
                 zi += count_zi(sentences[end])
                 end += 1
             if zi >= MIN_ZI:
-                windows.append((zi >= TARGET_ZI, sum(rating[start:end]) / (end - start), start, end))
+                windows.append((zi >= target, sum(rating[start:end]) / (end - start), start, end))
         chosen: list[tuple[int, int]] = []
         # Full-length windows first, then by mean TextRank score, ties to the earlier one.
         for _, _, start, end in sorted(windows, key=lambda w: (not w[0], -w[1], w[2])):

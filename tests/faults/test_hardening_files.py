@@ -82,7 +82,7 @@ def test_site_build_replaces_planted_links_and_never_writes_through_them(monkeyp
     (site / "feed.xml").symlink_to(victim)
     (site / "index.html").symlink_to(victim)
     (site / "issues").symlink_to(victims / "folder", target_is_directory=True)
-    written = export_site(rt, site)
+    written = export_site(rt, site, base_url="https://digest.example.org/")
     rt.close()
     assert victim.read_text(encoding="utf-8") == "do not touch"
     assert list((victims / "folder").iterdir()) == []

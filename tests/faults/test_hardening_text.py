@@ -137,7 +137,7 @@ def test_control_characters_reach_no_edition_email_terminal_or_atom_feed(monkeyp
             with rt.sessions() as session:
                 issue = store.issue_by_number(session, 1)
                 editions = [issue.markdown, issue.text, issue.html, issue.subject]
-            site = export_site(rt, tmp_path / "site")
+            site = export_site(rt, tmp_path / "site", base_url="https://digest.example.org/")
             rt.close()
     finally:
         controller.stop()

@@ -165,7 +165,7 @@ def test_markup_and_script_links_from_a_feed_are_escaped_and_not_linked(monkeypa
 
     rendered = MarkdownIt("commonmark", {"html": True}).render(md)
     assert "<script" not in rendered and "<img" not in rendered and "&lt;script&gt;" in rendered
-    site = export_site(rt, tmp_path / "site")
+    site = export_site(rt, tmp_path / "site", base_url="https://digest.example.org/")
     for page in site:
         if page.suffix == ".html":
             body = page.read_text(encoding="utf-8").lower()
