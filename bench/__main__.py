@@ -14,8 +14,13 @@ from rich.console import Console
 
 from bench import report
 from bench.harness import JobFailed, Workspace
-from bench.scenarios import SCENARIOS, Config, Context, scaled
+from bench.everyday import EVERYDAY
+from bench.scenarios import SCENARIOS as LOAD_SCENARIOS
+from bench.scenarios import Config, Context, scaled
 from jiandu.testing.llm_server import LLMServer
+
+
+SCENARIOS = {**LOAD_SCENARIOS, **EVERYDAY}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -57,6 +57,9 @@ class Workspace:
         env.update({
             "JIANDU_HOME": str(home),
             "JIANDU_ALLOW_PRIVATE_HOSTS": "1",
+            # The loopback world's entries are dated and a feed holds up to thousands of them.
+            "JIANDU_FIRST_POLL_MAX_AGE_DAYS": "36500",
+            "JIANDU_FIRST_POLL_MAX_ITEMS": "1000000",
             "PREFECT_HOME": str(self.prefect_home),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_LOGGING_LEVEL": "ERROR",

@@ -145,6 +145,13 @@ def source_add(
     section: Optional[str] = typer.Option(None, "--section", help="Section its items go to by default."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1,
                                         help="rsshub: sources: ask RSSHub for at most N entries (its `limit`)."),
+    include: list[str] = typer.Option([], "--include", metavar="REGEX",
+                                      help="Summarise only items matching this (title, text, URL or author; "
+                                           "`title:` etc. for one field). Repeatable."),
+    exclude: list[str] = typer.Option([], "--exclude", metavar="REGEX",
+                                      help="Never summarise items matching this. Repeatable."),
+    min_zi: Optional[int] = typer.Option(None, "--min-zi", min=1, metavar="N",
+                                         help="Skip texts shorter than N 字."),
 ) -> None:
     """Follow a feed (RSS, Atom, RDF or JSON Feed), or an RSSHub route: `rsshub:/twitter/user/NAME`
     (resolved against JIANDU_RSSHUB_URL; README "Following accounts through RSSHub")."""
@@ -154,11 +161,18 @@ def source_add(
     if limit is not None and not url.startswith("rsshub:"):
         raise InputError("--limit: only for rsshub: sources (RSSHub applies it)")
     section = check_section(section)
+    from jiandu.cli_rules import checked_rules
+
+    include, exclude = checked_rules(include, "--include"), checked_rules(exclude, "--exclude")
     rt = runtime()
     with rt.sessions.begin() as session:
         source, created = store.add_source(session, kind="feed", url=url, name=name, section=section)
+        if created and (include or exclude or min_zi):
+            source.include, source.exclude, source.min_zi = include or None, exclude or None, min_zi
         sid = source.id
     console.print(plain(f"{'Added' if created else 'Already following'} source {sid}: {url}"))
+    if not created and (include or exclude or min_zi):
+        console.print(plain(f"Its rules are unchanged: use `jiandu source edit {sid}` to change them."))
 
 
 # `source list`, `remove`, `disable`, `enable`: jiandu/cli_sources.py
@@ -327,7 +341,9 @@ def summarise(
     via_prefect: bool = typer.Option(False, "--via-prefect", help=VIA_PREFECT_HELP),
 ) -> None:
     """Summarise every item that has text and no summary yet."""
-    console.print(summary_table("Summarise", run_flow("summarise", via_prefect)))
+    from jiandu.cli_attention import show_summarise
+
+    show_summarise(run_flow("summarise", via_prefect))
 
 
 @app.command()
@@ -350,7 +366,9 @@ def run(
     """Ingest, summarise and publish, in order."""
     report = run_flow("pipeline", via_prefect, since=parse_day(since, "--since"), until=parse_day(until, "--until"))
     console.print(summary_table("Ingest", report["ingest"]))
-    console.print(summary_table("Summarise", report["summarise"]))
+    from jiandu.cli_attention import show_summarise
+
+    show_summarise(report["summarise"])
     show_publish(report["publish"])
 
 
@@ -538,8 +556,11 @@ def status() -> None:
     """Sources, failures, items waiting, tokens spent this week, and the last issue."""
     from jiandu.status import collect_status
 
+    from jiandu.cli_attention import show_status_attention
+
     rt = runtime()
     console.print(summary_table("Status", collect_status(rt)))
+    show_status_attention(rt)
 
 
 @db_app.command("upgrade")
@@ -574,6 +595,8 @@ def serve() -> None:
 
 from jiandu import cli_review  # noqa: E402,F401  (the editor's commands, registered on import)
 from jiandu import cli_sources  # noqa: E402,F401  (source list/remove/disable/enable)
+from jiandu import cli_rules  # noqa: E402,F401  (source edit/backfill, items why)
+from jiandu import cli_attention  # noqa: E402,F401  (items retry; held and failed items listed)
 
 
 def main() -> None:

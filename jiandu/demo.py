@@ -33,6 +33,8 @@ def main() -> None:
     # The demo is offline by design: never use an LLM endpoint that happens to be configured.
     for name in ("JIANDU_LLM_BASE_URL", "JIANDU_LLM_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         os.environ.pop(name, None)
+    # The sample feeds are dated: a first poll would take only their last few days.
+    os.environ.setdefault("JIANDU_FIRST_POLL_MAX_AGE_DAYS", "36500")
     from jiandu.cli import app, console
     from jiandu.runtime import open_runtime
     from jiandu.stages.publish import edition_path

@@ -171,6 +171,8 @@ class Settings(BaseSettings):
     issue_max_stories: int = Field(200, ge=1, validation_alias=_alias("ISSUE_MAX_STORIES"))
     timezone: str = Field("Asia/Shanghai", validation_alias=_alias("TIMEZONE"))
     period: Literal["daily", "weekly"] = Field("daily", validation_alias=_alias("PERIOD"))
+    # Where `jiandu site build`'s archive will be served; blank until the user says (site build
+    # refuses without it, rather than writing an Atom feed of made-up links).
     site_url: str = Field("", validation_alias=_alias("SITE_URL"))
 
     # Mail. Nothing is sent unless JIANDU_SMTP_HOST and JIANDU_MAIL_TO are set.
@@ -208,6 +210,36 @@ class Settings(BaseSettings):
     desk_token: SecretStr | None = Field(None, validation_alias=_alias("DESK_TOKEN"))
     # `jiandu serve` also serves the desk on 127.0.0.1 at this port; 0 turns that off.
     desk_port: int = Field(8765, ge=0, le=65535, validation_alias=_alias("DESK_PORT"))
+
+    # What gets summarised (jiandu.rules; README "Choosing what gets summarised"): the
+    # publication's include/exclude rules (regular expressions, `title:` etc. to limit a rule
+    # to one field) and minimum length, before any LLM request; a source may add its own.
+    include: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias=_alias("INCLUDE"))
+    exclude: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias=_alias("EXCLUDE"))
+    min_zi: int = Field(0, ge=0, validation_alias=_alias("MIN_ZI"))
+    # A feed's first poll adds only its recent entries; older ones are recorded as seen.
+    first_poll_max_age_days: float = Field(3.0, gt=0, validation_alias=_alias("FIRST_POLL_MAX_AGE_DAYS"))
+    first_poll_max_items: int = Field(50, ge=1, validation_alias=_alias("FIRST_POLL_MAX_ITEMS"))
+
+    @field_validator("include", "exclude", mode="before")
+    @classmethod
+    def _rule_list(cls, value: Any) -> Any:
+        # A JSON list, or one rule (rules hold commas and spaces, so no splitting on them).
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [text] if text else []
+        return value
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _valid_rules(cls, value: list[str]) -> list[str]:
+        from jiandu.rules import parse_rule
+
+        for rule in value:
+            parse_rule(rule)  # a RuleError (a ValueError) names the rule
+        return value
 
     # How long a worker's claim on a batch of items lasts; a dead worker's items wait this long.
     claim_lease_seconds: float = Field(

@@ -94,6 +94,10 @@ class Source(Base):
     rhythm_seconds: Mapped[float | None] = mapped_column(Float)
     newest_entry_at: Mapped[datetime | None]
     quiet_since: Mapped[datetime | None]
+    # What of this source gets summarised (jiandu.rules): regular expressions, and a minimum 字.
+    include: Mapped[list[str] | None] = mapped_column(JSON)
+    exclude: Mapped[list[str] | None] = mapped_column(JSON)
+    min_zi: Mapped[int | None] = mapped_column(Integer)
 
     items: Mapped[list[Item]] = relationship(back_populates="source")
 

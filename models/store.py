@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from jiandu.rules import FIRST_POLL, FirstPollLimit, skip_kind
 from jiandu.records import FeedEntry, SavedRecord, Summary
 from jiandu.urls import canonicalize
 from jiandu.models.schema import (
@@ -60,6 +61,18 @@ def sources_by_ids(session: Session, source_ids: list[int]) -> list[Source]:
     return list(session.scalars(select(Source).where(Source.id.in_(source_ids)).order_by(Source.id)))
 
 
+def source_by_id(session: Session, source_id: int) -> Source | None:
+    return session.get(Source, source_id)
+
+
+def source_by_url(session: Session, url: str) -> Source | None:
+    return session.scalar(select(Source).where(Source.url == url))
+
+
+def item_by_id(session: Session, item_id: int) -> Item | None:
+    return session.get(Item, item_id)
+
+
 def source_url_taken(session: Session, url: str) -> bool:
     """Whether a source already follows `url` (a feed that moved there cannot take it)."""
     return session.scalar(select(Source.id).where(Source.url == url).limit(1)) is not None
@@ -90,15 +103,19 @@ def _insert_items(session: Session, source: Source, rows: list[dict]) -> int:
 
 
 def add_feed_entries(session: Session, source: Source, entries: Iterable[FeedEntry],
-                     now: datetime) -> int:
-    """Store entries not seen before; returns how many were new."""
+                     now: datetime, first_poll: FirstPollLimit | None = None) -> int:
+    """Store entries not seen before; returns how many were new. With `first_poll`, entries
+    past its limits are stored as skipped (seen, not read) with the reason."""
     rows: list[dict] = []
     seen: set[str] = set()
+    if first_poll is not None:  # the newest first, whatever order the feed lists them in
+        entries = sorted(entries, key=lambda e: e.published or now, reverse=True)
     for entry in entries:
         if entry.key in seen:  # a feed that lists one entry twice
             continue
         seen.add(entry.key)
         published = entry.published if entry.published and entry.published <= now else None
+        old = first_poll.reason_to_skip(published, now) if first_poll is not None else None
         rows.append(dict(
             key=entry.key[:2000],
             url=entry.url,
@@ -111,10 +128,36 @@ def add_feed_entries(session: Session, source: Source, entries: Iterable[FeedEnt
             feed_content=entry.content or "",
             links=[entry.url] if entry.url else [],
             is_clipping=False,
-            status=ItemStatus.NEW.value,
+            status=(ItemStatus.SKIPPED if old else ItemStatus.NEW).value,
+            error=old,
             attempts=0,
         ))
     return _insert_items(session, source, rows)
+
+
+def source_has_items(session: Session, source_id: int) -> bool:
+    """Whether anything of the source was ever stored (else its next poll is its first)."""
+    return session.scalar(select(Item.id).where(Item.source_id == source_id).limit(1)) is not None
+
+
+def first_poll_skipped(session: Session, source_id: int) -> list[Item]:
+    """Entries a first poll only recorded as seen, for `jiandu source backfill`."""
+    return list(session.scalars(select(Item).where(
+        Item.source_id == source_id, Item.status == ItemStatus.SKIPPED.value,
+        Item.error.like(f"{FIRST_POLL}:%"))))
+
+
+def skipped_by_kind(session: Session, since: datetime | None = None) -> dict[str, int]:
+    """How many items each filter skipped: rule, first poll, triage (by their stored reason)."""
+    query = select(Item.error).where(Item.status == ItemStatus.SKIPPED.value)
+    if since is not None:
+        query = query.where(Item.first_seen_at >= since)
+    counts: dict[str, int] = {}
+    for (reason,) in session.execute(query):
+        kind = skip_kind(reason)
+        if kind:
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
 
 
 def add_saved_records(session: Session, source: Source, records: Iterable[SavedRecord],

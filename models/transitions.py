@@ -79,11 +79,16 @@ FETCH_FAILED = Transition("fetch failed", FETCHABLE, ItemStatus.FAILED)
 SUMMARY_ATTACHED = Transition("summary attached", SUMMARISABLE, ItemStatus.SUMMARISED)
 HELD = Transition("held", SUMMARISABLE, ItemStatus.HELD)
 SUMMARY_FAILED = Transition("summary failed", SUMMARISABLE, ItemStatus.FAILED)
+# A rule or the topic triage says the text is not for this publication: no summary is asked.
+FILTERED = Transition("filtered", frozenset({ItemStatus.EXTRACTED.value, f"{ItemStatus.FAILED}:{SUMMARISE}"}),
+                      ItemStatus.SKIPPED)
+# `jiandu source backfill`: an entry a first poll only recorded as seen is read after all.
+BACKFILLED = Transition("backfilled", frozenset({ItemStatus.SKIPPED.value}), ItemStatus.NEW)
 # Publishing is one UPDATE over many items (models.store.assign_to_issue) built from this.
 PUBLISHED = Transition("published", frozenset({ItemStatus.SUMMARISED.value}), ItemStatus.PUBLISHED)
 
 ITEM_TRANSITIONS = (TEXT_STORED, MERGED, SKIPPED, FETCH_FAILED, SUMMARY_ATTACHED, HELD,
-                    SUMMARY_FAILED, PUBLISHED)
+                    SUMMARY_FAILED, FILTERED, BACKFILLED, PUBLISHED)
 FAILED_IN = {FETCH: FETCH_FAILED, SUMMARISE: SUMMARY_FAILED}
 
 
@@ -123,6 +128,24 @@ def skipped(item: Item, *, reason: str, content_type: str | None) -> None:
     item.status = SKIPPED.target
     item.content_type = content_type
     item.error = reason
+
+
+def filtered(item: Item, *, reason: str) -> None:
+    """A rule or the triage skipped the item before any summary was asked; `reason` names it."""
+    FILTERED.check(item_state(item))
+    item.status = FILTERED.target
+    item.failed_stage = None
+    item.next_attempt_at = None
+    item.error = reason[:MAX_ERROR_CHARS]
+
+
+def backfilled(item: Item) -> None:
+    """Fetch and summarise after all an entry that was only recorded as seen."""
+    BACKFILLED.check(item_state(item))
+    item.status = BACKFILLED.target
+    item.error = None
+    item.attempts = 0
+    item.next_attempt_at = None
 
 
 def failed(item: Item, stage: str, reason: str, now: datetime, *, retry: bool = True) -> None:

@@ -34,6 +34,10 @@ def jiandu_env(tmp_path, monkeypatch):
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     monkeypatch.setenv("JIANDU_HOME", str(home))
+    # The fixtures are real feeds from past years: a first poll takes all of them unless a
+    # test of the first-poll limit says otherwise.
+    monkeypatch.setenv("JIANDU_FIRST_POLL_MAX_AGE_DAYS", "36500")
+    monkeypatch.setenv("JIANDU_FIRST_POLL_MAX_ITEMS", "100000")
     monkeypatch.chdir(tmp_path)
     from jiandu.settings import get_settings
 

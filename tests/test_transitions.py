@@ -113,6 +113,8 @@ CALLS = {
     "held": lambda item: t.held(item, 11, "unsupported", NOW),
     "summary failed": lambda item: t.failed(item, t.SUMMARISE, "bad JSON", NOW),
     "published": lambda item: t.published(item, 2),
+    "filtered": lambda item: t.filtered(item, reason="rule: source 1 excludes '促销' (matched the title)"),
+    "backfilled": lambda item: t.backfilled(item),
 }
 EXPECTED_STARTS = {
     "text stored": {"new", "failed:fetch"},
@@ -123,6 +125,8 @@ EXPECTED_STARTS = {
     "held": {"extracted", "failed:summarise", "held:summarise"},
     "summary failed": {"extracted", "failed:summarise", "held:summarise"},
     "published": {"summarised"},
+    "filtered": {"extracted", "failed:summarise"},
+    "backfilled": {"skipped"},
 }
 
 
@@ -150,8 +154,20 @@ def test_each_transition_runs_only_from_its_states(transition, state):
 
 
 def test_terminal_states_have_no_way_out():
-    for state in ("merged", "skipped", "published"):
+    for state in ("merged", "published"):
         assert not any(tr.allowed(state) for tr in t.ITEM_TRANSITIONS)
+    # A skipped item leaves only when asked to (`jiandu source backfill`), back to the start.
+    assert [tr.name for tr in t.ITEM_TRANSITIONS if tr.allowed("skipped")] == ["backfilled"]
+
+
+def test_a_rule_skips_before_any_summary_and_a_backfill_starts_over():
+    item = item_in("extracted")
+    t.filtered(item, reason="rule: the publication includes only 'AI' (no match)")
+    assert (item.status, item.error, item.summary_id) == ("skipped", "rule: the publication includes only 'AI' (no match)", None)
+    old = item_in("new")
+    old.status, old.error = "skipped", "first poll: older than 3 days"
+    t.backfilled(old)
+    assert (old.status, old.error, old.attempts) == ("new", None, 0)
 
 
 def test_a_claim_ends_whatever_the_status():

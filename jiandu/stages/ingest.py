@@ -24,6 +24,7 @@ from jiandu.concurrency import bounded_map
 from jiandu.extraction import Extractor
 from jiandu.progress import progress
 from jiandu.records import Extracted, FeedFetch
+from jiandu.rules import FirstPollLimit
 from jiandu.runtime import Runtime
 from jiandu.stages.report import StageReport
 from jiandu.urls import canonicalize, is_profile_url
@@ -50,6 +51,7 @@ class IngestReport(StageReport):
     clippings: int = 0
     merged_into_stories: int = 0
     skipped: int = 0
+    skipped_first_poll: int = 0  # a new feed's older entries, recorded as seen, not read
     fetch_failures: int = 0
 
 
@@ -117,7 +119,10 @@ def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None
                     record_feed_error(source, outcome, now)
                     report.source_errors += 1
                 else:
-                    report.new_items += record_feed(session, source, outcome, now)
+                    limit = None if store.source_has_items(session, source.id) else FirstPollLimit(
+                        settings.first_poll_max_age_days, settings.first_poll_max_items)
+                    report.new_items += record_feed(session, source, outcome, now, first_poll=limit)
+                    report.skipped_first_poll += limit.skipped if limit else 0
                     report.not_modified += outcome.status == 304
                 claims.release_feed(source)
                 session.commit()  # never hold the write lock while waiting on the network
@@ -127,7 +132,8 @@ def poll_feeds(rt: Runtime, client, report: IngestReport, now: datetime) -> None
     bar.finish("feeds")
 
 
-def record_feed(session: Session, source: Source, fetched: FeedFetch, now: datetime) -> int:
+def record_feed(session: Session, source: Source, fetched: FeedFetch, now: datetime,
+                first_poll: FirstPollLimit | None = None) -> int:
     source.last_status = fetched.status
     source.last_polled_at = now
     source.error_count = 0
@@ -148,7 +154,7 @@ def record_feed(session: Session, source: Source, fetched: FeedFetch, now: datet
     source.warning = fetched.warning
     if fetched.title and not source.name:
         source.name = fetched.title
-    new_entries = store.add_feed_entries(session, source, fetched.entries, now)
+    new_entries = store.add_feed_entries(session, source, fetched.entries, now, first_poll=first_poll)
     quiet.observe(source, [entry.published for entry in fetched.entries],
                   new_entries=new_entries, now=now)
     return new_entries

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from jiandu.concurrency import bounded_map
-from jiandu.errors import SummariseError
+from jiandu.errors import SummariseError, TooShortToSummarise
 from jiandu.progress import progress
 from jiandu.records import ArticleInput, Summary
+from jiandu.rules import Candidate, RuleSet, reason_to_skip
 from jiandu.runtime import Runtime
 from jiandu.sections import placed_section
 from jiandu.stages.report import StageReport
@@ -28,6 +29,7 @@ from jiandu.models.schema import Item, utcnow
 RENEW_EVERY = 20  # results between renewals of this worker's claims
 CLAIM_BATCH = 50  # items a worker claims at once; done well within one lease
 FOLLOW_POLL_SECONDS = 0.25
+ATTENTION_LIMIT = 100  # items listed by name in one run's report; the counts are always whole
 
 
 @dataclass
@@ -36,6 +38,7 @@ class SummariseReport(StageReport):
     cache_hits: int = 0
     checked: int = 0  # summaries whose bullets were checked against the article
     failed: int = 0
+    too_short: int = 0  # skipped once with the reason: a short text is not a failure to retry
     unfaithful: int = 0
     requests: int = 0
     repairs: int = 0
@@ -43,9 +46,20 @@ class SummariseReport(StageReport):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     budget_reached: bool = False
+    skipped_by_rule: int = 0  # include/exclude/min-length rules (jiandu.rules): no request asked
+    tokens_not_spent: int = 0  # estimated prompt tokens of the texts the rules skipped
     model: str = ""
     # With JIANDU_LLM_FALLBACKS: requests, tokens, summaries and cost per model that was asked.
     models: dict = field(default_factory=dict)
+    flagged: int = 0  # kept and published, with a flag for the editor (a title not in Chinese)
+    # Items this run held, failed or flagged, each {"item", "status", "title", "reason"}: never silent.
+    attention: list = field(default_factory=list)
+
+    def notice(self, items, status: str, reason: str) -> None:
+        for item in items:
+            if len(self.attention) < ATTENTION_LIMIT:
+                self.attention.append({"item": item.id, "status": status,
+                                       "title": item.title or item.url or "", "reason": reason})
 
 
 
@@ -126,6 +140,9 @@ class Summarising:
         self.lease = timedelta(seconds=rt.settings.claim_lease_seconds)
         self.batch = max(CLAIM_BATCH, 4 * rt.settings.llm_max_concurrency)
         self.held: set[int] = set()  # claimed and not finished
+        self.publication_rules = RuleSet.build("the publication", rt.settings.include,
+                                               rt.settings.exclude, rt.settings.min_zi)
+        self.source_rules: dict[int, RuleSet] = {}
         self.in_flight: dict[str, list[int]] = {}  # text hash -> items waiting for its summary
 
     def run(self) -> None:
@@ -157,19 +174,43 @@ class Summarising:
                                               self.summariser.prompt_version)
                 if not transitions.may(item, transitions.SUMMARY_ATTACHED):
                     self._finished(item)  # moved on by a worker whose claim outlived ours
+                elif reason := self._reason_to_skip(item):
+                    from jiandu.tokens import estimate_tokens  # tiktoken: only when needed
+
+                    transitions.filtered(item, reason=reason)
+                    self._finished(item)
+                    self.report.skipped_by_rule += 1
+                    self.report.tokens_not_spent += estimate_tokens(item.text.content)
+                    progress().advance("summaries")
                 elif cached is not None and cached.faithful is not False:
                     transitions.summary_attached(item, cached.id)
                     self._finished(item)
                     self.report.cache_hits += 1
                     progress().advance("summaries")
                 elif sha in self.in_flight:
-                    self.in_flight[sha].append(item.id)
+                    # Our own lease can run out during a long request and the item come back
+                    # to us: it waits for the answer once, not twice.
+                    if item.id not in self.in_flight[sha]:
+                        self.in_flight[sha].append(item.id)
                 else:
                     self.in_flight[sha] = [item.id]
                     jobs.append((sha, ArticleInput(title=item.title or "", text=item.text.content,
                                                    url=item.url, section_hint=item.source.section)))
             session.commit()
             yield from jobs
+
+    def _reason_to_skip(self, item: Item) -> str | None:
+        """Before any request: the publication's rules, then the item's source's."""
+        source = item.source
+        if source.id not in self.source_rules:
+            self.source_rules[source.id] = RuleSet.build(f"source {source.id}", source.include,
+                                                         source.exclude, source.min_zi)
+        rule_sets = [r for r in (self.publication_rules, self.source_rules[source.id]) if r]
+        if not rule_sets:
+            return None
+        candidate = Candidate(title=item.title or "", text=item.text.content, url=item.url or "",
+                              author=item.author or "")
+        return reason_to_skip(candidate, rule_sets)
 
     def _summarise_all(self, session: Session) -> None:
         # The summariser's own: a local server's slots may set it rather than the settings.
@@ -197,6 +238,11 @@ class Summarising:
         report, now = self.report, self.now
         # An item another worker moved on (its claim outlived ours) is left as it is.
         items = [item for item in items if transitions.may(item, transitions.SUMMARY_ATTACHED)]
+        if isinstance(outcome, TooShortToSummarise):
+            for item in items:
+                transitions.filtered(item, reason=str(outcome))
+            report.too_short += len(items)
+            return
         if isinstance(outcome, BaseException):
             retry = not isinstance(outcome, SummariseError) or outcome.retryable
             reason = str(outcome) if isinstance(outcome, SummariseError) else (
@@ -204,8 +250,10 @@ class Summarising:
             for item in items:
                 transitions.failed(item, transitions.SUMMARISE, reason, now, retry=retry)
             report.failed += len(items)
+            report.notice(items, "failed", reason)
             if isinstance(outcome, SummariseError):
                 report.requests += outcome.requests
+                report.repairs += outcome.repairs
                 report.prompt_tokens += outcome.prompt_tokens
                 report.completion_tokens += outcome.completion_tokens
             return
@@ -216,8 +264,12 @@ class Summarising:
                 # Stored and shown, kept out of issues, asked again on a later run.
                 transitions.held(item, row.id,
                                  "unsupported claims: " + "; ".join(summary.unsupported), now)
+                report.notice([item], "held", "unsupported claims: " + "; ".join(summary.unsupported))
             else:
                 transitions.summary_attached(item, row.id)
+        if summary.flags:
+            report.flagged += len(items)
+            report.notice(items, "flagged", "; ".join(summary.flags))
         report.checked += summary.faithful is not None
         if summary.faithful is False:
             report.unfaithful += len(items)

@@ -1,4 +1,4 @@
-"""rules: reserved for the rules work (no schema change yet)
+"""rules: a source's include/exclude rules and minimum length (jiandu.rules)
 
 Revision ID: 0006_rules
 Revises: 0005_reach
@@ -6,8 +6,8 @@ Create Date: 2026-12-01
 """
 from typing import Sequence, Union
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0006_rules"
 down_revision: Union[str, Sequence[str], None] = "0005_reach"
@@ -16,8 +16,14 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("sources") as batch:
+        batch.add_column(sa.Column("include", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("exclude", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("min_zi", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("sources") as batch:
+        batch.drop_column("min_zi")
+        batch.drop_column("exclude")
+        batch.drop_column("include")
