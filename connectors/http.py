@@ -103,6 +103,7 @@ def make_client(*, user_agent: str = DEFAULT_USER_AGENT, connect_timeout: float 
                               write=read_timeout, pool=connect_timeout + read_timeout),
         limits=limits,
         transport=_GuardedTransport(limits),
+        event_hooks={"response": [_remember_location]},
         follow_redirects=False,  # fetch() follows them, checking each hop
     )
 
@@ -189,6 +190,10 @@ def _one_request(client: httpx.Client, url: str, headers: dict[str, str], max_by
                 raise TooLarge(url, max_bytes)
             body = _read_body(response, url, max_bytes, deadline)
             return response.status_code, response.headers, None, body
+    except httpx.InvalidURL as exc:  # httpx reads a redirect's Location before we see it
+        rules = _current_rules.get()
+        location = rules.location if rules is not None else None
+        raise FetchError(url, f"redirect to an invalid Location: {location} ({exc})") from exc
     except httpx.TimeoutException as exc:
         if time.monotonic() >= deadline:
             raise Timeout(url, "total deadline passed before the answer was complete") from exc
@@ -333,6 +338,13 @@ class _FetchRules:
     url: str  # the hop being fetched, for error messages
     allow_private: bool
     deadline: float  # time.monotonic() by which the whole fetch must be done
+    location: str | None = None  # the last answer's Location header, for error messages
+
+
+def _remember_location(response: httpx.Response) -> None:
+    rules = _current_rules.get()
+    if rules is not None:
+        rules.location = response.headers.get("location")
 
 
 _current_rules: contextvars.ContextVar[_FetchRules | None] = contextvars.ContextVar(

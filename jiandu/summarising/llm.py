@@ -126,7 +126,7 @@ class LLMSummariser:
             return self._summarise(article, sections, tally)
         except SummariseError as error:
             # A failure still cost what its requests cost: the run's accounts include it.
-            error.spent(tally.prompt_tokens, tally.completion_tokens, tally.requests)
+            error.spent(tally.prompt_tokens, tally.completion_tokens, tally.requests, tally.repairs)
             raise
 
     def _summarise(self, article: ArticleInput, sections: list[str], tally: _Tally) -> Summary:
