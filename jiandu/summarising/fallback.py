@@ -60,7 +60,10 @@ class FallbackSummariser:
                     if reasons:
                         error.reason = "; then ".join([*reasons, f"{link.model}: {error.reason}"])
                         error.args = (error.reason,)
+                    repairs = getattr(error, "repairs", 0)
                     error.spent(*spent)
+                    if hasattr(error, "repairs"):
+                        error.repairs = repairs
                     raise
                 reasons.append(f"{link.model}: {error.reason}")
                 continue
