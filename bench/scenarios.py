@@ -117,15 +117,15 @@ def startup(ctx: Context, brief: bool = False) -> list[dict]:
     env = ctx.llm_env()
     rows = []
     if not ws.prefect_home.exists():
-        cold = ws.run(home, "cli", ["run"], env)
+        cold = ws.run(home, "cli", ["run", "--via-prefect"], env)
         rows.append(row("start-up: jiandu run, first ever (Prefect migrates its database)",
                         wall_s=cold.wall, startup_s=cold.wall, peak_rss_mb=cold.peak_rss_mb,
                         notes="a fresh PREFECT_HOME; later runs reuse it"))
-    flows = [ws.run(home, "cli", ["run"], env) for _ in range(cfg.repeats)]
+    flows = [ws.run(home, "cli", ["run", "--via-prefect"], env) for _ in range(cfg.repeats)]
     ctx.startup_flows = fastest_of([job.wall for job in flows])
     plain = [ws.run(home, "plain", ["ingest", "summarise", "publish"], env) for _ in range(cfg.repeats)]
     ctx.startup_plain = fastest_of([job.wall for job in plain])
-    rows.append(row("start-up: jiandu run, nothing to do (ephemeral Prefect)",
+    rows.append(row("start-up: jiandu run --via-prefect, nothing to do (ephemeral Prefect)",
                     wall_s=ctx.startup_flows, startup_s=ctx.startup_flows,
                     peak_rss_mb=flows[0].peak_rss_mb, target="< 5 s",
                     passed=ctx.startup_flows < 5.0))
@@ -152,8 +152,11 @@ def startup(ctx: Context, brief: bool = False) -> list[dict]:
             rows.append(row("start-up: prefect server start, until healthy", wall_s=server.ready_seconds,
                             notes="paid once by a long-lived server, not per command"))
             wall = fastest_of([ws.run(home, "cli", ["run"], served).wall for _ in range(cfg.repeats)])
-            rows.append(row("start-up: jiandu run, nothing to do (PREFECT_API_URL set)",
-                            wall_s=wall, startup_s=wall, target="< 5 s", passed=wall < 5.0))
+            rows.append(row("start-up: jiandu run, nothing to do (PREFECT_API_URL set: a Prefect flow)",
+                            wall_s=wall, startup_s=wall,
+                            notes=f"{wall - ctx.startup_plain:.1f} s more than the stage functions",
+                            target="<= 1 s more than the stage functions",
+                            passed=wall - ctx.startup_plain <= 1.0))
             wall = fastest_of([ws.time_command(home, [PYTHON, "-m", "bench.trivial_flow"], served)
                               for _ in range(cfg.repeats)])
             rows.append(row("start-up: one-task flow (PREFECT_API_URL set)", wall_s=wall, startup_s=wall))
@@ -205,14 +208,15 @@ def new_items(ctx: Context) -> list[dict]:
 
         flows_home = ws.home("new-items-flows")
         add_sources(flows_home, sites.feed_urls())
-        first, first_job = measured(f"{cfg.items:,} new items, {cfg.feeds} feeds (jiandu run)",
-                                    flows_home, "cli", ["run"], ctx.startup_flows,
+        first, first_job = measured(f"{cfg.items:,} new items, {cfg.feeds} feeds (jiandu run --via-prefect)",
+                                    flows_home, "cli", ["run", "--via-prefect"], ctx.startup_flows,
                                     target="work <= 1.3 x largest bound")
         first["passed"] = first["ratio"] is not None and first["ratio"] <= 1.3
         ctx.first_run_work = first["work_s"]
         rows.append(first)
 
-        again, _ = measured("same run again, nothing new (jiandu run)", flows_home, "cli", ["run"],
+        again, _ = measured("same run again, nothing new (jiandu run --via-prefect)", flows_home, "cli",
+                            ["run", "--via-prefect"],
                             ctx.startup_flows,
                             target="0 pages, 0 LLM, 1 conditional GET per feed, work < 2% of first")
         asked = again["requests"]
