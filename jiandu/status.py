@@ -48,6 +48,8 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
             "items published": counts.get(ItemStatus.PUBLISHED, 0),
             "items merged into a story": counts.get(ItemStatus.MERGED, 0),
             "items held (unsupported claims)": counts.get(ItemStatus.HELD, 0),
+            "stories in a draft (JIANDU_REVIEW)": counts.get(ItemStatus.DRAFTED, 0),
+            "stories dropped by an editor": counts.get(ItemStatus.DROPPED, 0),
             "tokens this week": prompt + completion,
             "cost this week (USD)": round(cost, 4),
             "emails not delivered (failed)": failed_mail,
@@ -58,4 +60,5 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
 
 def _issue_line(session, issue) -> str:
     stories, items = store.issue_counts(session, [issue.id])[issue.id]
-    return f"{issue.number} ({issue.issue_date}, {stories} stories from {items} items)"
+    waiting = ", a draft waiting for review" if issue.status != "published" else ""
+    return f"{issue.number} ({issue.issue_date}, {stories} stories from {items} items{waiting})"

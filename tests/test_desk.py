@@ -281,3 +281,11 @@ def test_everything_shown_is_escaped(client, rt):
     text = client.get("/issues/1").text
     assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;标题" in text
     assert 'href="http://example.com/ok?a=1&amp;b=&lt;2&gt;"' in text
+
+
+def test_an_oversized_form_is_refused_before_it_is_read(client, rt, draft):
+    token = csrf_of(client.get("/issues/1").text)
+    response = client.post(f"/issues/1/stories/{draft[0]}/drop",
+                           data={"csrf": token, "pad": "x" * 1_100_000}, follow_redirects=False)
+    assert response.status_code == 413
+    assert status_of(rt, draft[0]) == "drafted"

@@ -4,6 +4,7 @@ file, with mail to a loopback aiosmtpd server; and the same through the `jiandu`
 from __future__ import annotations
 
 import json
+import re
 import socket
 import stat
 import sys
@@ -425,3 +426,16 @@ def test_emoji_validation(value, ok):
     assert (emoji_problem(value) is None) is ok
 
 
+
+
+def test_status_counts_the_draft(rt):
+    ids = summarised_stories(rt, 3)
+    publish(rt, now=NOW)
+    review.drop(rt, 1, [ids[0]], "tester")
+    out = run("status").output
+    assert "a draft waiting for review" in out
+    from jiandu.status import collect_status
+
+    counts = collect_status(rt)
+    assert counts["stories in a draft (JIANDU_REVIEW)"] == 2
+    assert counts["stories dropped by an editor"] == 1

@@ -34,6 +34,8 @@ from jiandu.errors import JianduError
 from jiandu.runtime import Runtime
 from jiandu.templates import TEMPLATES_DIR
 
+MAX_FORM_BYTES = 1_000_000  # the desk's largest form (an edit) is a few KB
+
 # Messages after an action, chosen by a fixed code: nothing from the query string is shown.
 DONE = {
     "dropped": "Story dropped: it will not be sent.",
@@ -319,6 +321,9 @@ class _Guard:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
+        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+            await PlainTextResponse("That form is too large.", 413)(scope, receive, send)
+            return
         body = await request.body() if scope["method"] == "POST" else b""
         refusal = await self._refusal(request, body)
         replayed = False
