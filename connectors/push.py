@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+
+# A filter on a logger sees only the records logged on that very logger, so each is named.
+_LOGGERS_THAT_SEE_URLS = ("apprise", "urllib3.connectionpool", "urllib3.connection",
+                          "urllib3.util.retry", "requests")
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,18 @@ def send(url: str, title: str, body: str) -> PushOutcome:
     shown = server.url(privacy=True)
     notifier = apprise.Apprise()
     notifier.add(server)
-    with apprise.LogCapture(level=logging.WARNING) as captured:
-        outcome = notifier.notify(body=body, title=title)
+    # Apprise and urllib3 log request URLs at DEBUG (a Telegram bot token is in its API path):
+    # whatever Apprise's masked form hides is hidden in their records too, for any handler.
+    hide = _HideSecrets(secrets_of(url, shown))
+    loggers = [logging.getLogger(name) for name in _LOGGERS_THAT_SEE_URLS]
+    for logger in loggers:
+        logger.addFilter(hide)
+    try:
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            outcome = notifier.notify(body=body, title=title)
+    finally:
+        for logger in loggers:
+            logger.removeFilter(hide)
     results = getattr(outcome, "results", None)  # Apprise 2: an AppriseResult per target
     if results:
         result = results[0]
@@ -68,6 +84,28 @@ def send(url: str, title: str, body: str) -> PushOutcome:
         lines = [line.split(" - ", 2)[-1] for line in captured.getvalue().splitlines() if line.strip()]
         reason = "; ".join(lines) or "Apprise reported a failure"
     return PushOutcome(shown, ok, None if ok else _without(reason, url))
+
+
+def secrets_of(url: str, shown: str) -> list[str]:
+    """The parts of a URL that Apprise's masked form does not show: tokens, keys, passwords."""
+    pieces = set(re.split(r"[/:@?&=#,]+", url)) | set(re.split(r"[/:@?&=#,]+", unquote(url)))
+    secrets = {piece for piece in pieces if len(piece) >= 4 and piece not in shown}
+    return sorted(secrets, key=len, reverse=True)
+
+
+class _HideSecrets(logging.Filter):
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = message
+        for secret in self.secrets:
+            hidden = hidden.replace(secret, "****")
+        if hidden != message:
+            record.msg, record.args = hidden, ()
+        return True
 
 
 def _without(reason: str, url: str) -> str:

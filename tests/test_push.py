@@ -211,3 +211,31 @@ def test_commands_that_send_nothing_never_import_apprise(tmp_path):
         assert result.returncode == 0, result.stderr[-2000:]
         imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
         assert not any(name.split(".")[0] == "apprise" for name in imported), command
+
+
+def test_what_apprise_masks_is_hidden_from_its_own_logs(caplog):
+    import apprise
+
+    url = "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/12315544/"
+    shown = apprise.Apprise.instantiate(url).url(privacy=True)
+    secrets = pusher.secrets_of(url, shown)
+    assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" in secrets and "123456789" in secrets
+    assert "12315544" not in secrets and "tgram" not in secrets  # shown by Apprise itself
+    assert pusher.secrets_of("json://u:pw123456@127.0.0.1:9/hook",
+                             "json://u:****@127.0.0.1:9/hook?method=POST") == ["pw123456"]
+
+
+def test_a_token_in_the_path_never_reaches_a_debug_log(caplog):
+    # A Mattermost webhook's token sits in the URL path, and Apprise logs the URL it posts to at
+    # DEBUG (and the failed request's URL when it fails): both go to loopback servers here.
+    caplog.set_level(logging.DEBUG)
+    token = "SECRETTOKEN5150abcdef"
+    with WebhookServer() as hook:
+        delivered = pusher.send(f"mmost://127.0.0.1:{hook.port}/{token}", "t", "body")
+        assert delivered.ok and hook.received[0][0] == f"/hooks/{token}"
+    refused = pusher.send(f"mmost://127.0.0.1:{refused_port()}/{token}", "t", "body")
+    assert not refused.ok and refused.reason
+    for outcome in (delivered, refused):
+        assert token not in outcome.masked and token not in (outcome.reason or "")
+    assert "POST URL" in caplog.text  # Apprise did log the URL, with the token hidden
+    assert token not in caplog.text
