@@ -390,7 +390,7 @@ class Settings(BaseSettings):
             shown[name] = value
         shown["push_urls"] = [mask_url(url) for url in self.push_urls]
         shown["llm_fallbacks"] = [
-            {"base_url": e.base_url, "model": e.model, "api_key": "********" if e.api_key else "",
+            {"base_url": secret_free_url(e.base_url), "model": e.model, "api_key": "********" if e.api_key else "",
              "response_format": e.response_format} for e in self.llm_fallbacks]
         try:
             shown["database_url"] = make_url(self.database).render_as_string(hide_password=True)

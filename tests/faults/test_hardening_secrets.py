@@ -60,11 +60,12 @@ def test_an_api_key_echoed_by_a_401_is_never_stored_exported_or_reported(monkeyp
 
 
 def test_config_masks_a_password_inside_the_llm_base_url(tmp_path):
-    env = {"JIANDU_HOME": str(tmp_path / "home"),
+    fallback = f'[{{"base_url": "https://u:{URL_PASSWORD}@backup.example.com/v1", "model": "m"}}]'
+    env = {"JIANDU_HOME": str(tmp_path / "home"), "JIANDU_LLM_FALLBACKS": fallback,
            "JIANDU_LLM_BASE_URL": f"https://gateway:{URL_PASSWORD}@llm.example.com/v1"}
     shown = run_cli(["config"], env, tmp_path)
     assert shown.returncode == 0, shown.stderr
-    assert "llm.example.com" in shown.stdout
+    assert "llm.example.com" in shown.stdout and "backup.example.com" in shown.stdout
     assert URL_PASSWORD not in shown.stdout + shown.stderr
 
 
