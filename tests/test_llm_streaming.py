@@ -251,3 +251,15 @@ def test_local_server_sets_budget_and_concurrency(monkeypatch):
     monkeypatch.setenv("JIANDU_LLM_MODEL", "deepseek-chat")
     chosen = from_settings(Settings())
     assert (chosen.max_concurrency, chosen.input_token_budget) == (8, int((64_000 - 1200) * 0.9))
+
+
+def test_a_part_whose_notes_run_away_is_asked_once_more():
+    base = article()
+    text = "\n".join([base.text] * 4)
+    with LLMServer(fake.sequence(fake.runaway)) as server:
+        summary = summariser(server, input_token_budget=2000).summarise(
+            ArticleInput(title=base.title, text=text), SECTIONS)
+    parts = [r for r in server.requests if "response_format" not in r]
+    again = [r for r in parts if len(r["messages"]) == 3]
+    assert len(again) == 1 and "answer cut at" in again[0]["messages"][-1]["content"]
+    assert summary.repairs == 1 and summary.requests == len(server.requests)

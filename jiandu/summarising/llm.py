@@ -202,13 +202,25 @@ class LLMSummariser:
         def notes_of(number: int) -> str:
             prompt = render_prompt("map.j2", title=article.title, part=number, parts=len(parts),
                                    text=fence(parts[number - 1]))
-            completion = self.client.complete([self._system_message(), _user(prompt)], tallies[number - 1],
-                                              max_tokens=self.max_output["part"], stop_when=runaway_reason)
-            content = (completion.content or "").strip()
-            if completion.finish_reason in CUT:
+            messages = [self._system_message(), _user(prompt)]
+            for attempt in (1, 2):  # a part whose notes ran away with no complete line: once more
+                completion = self.client.complete(messages, tallies[number - 1], max_tokens=self.max_output["part"],
+                                                  stop_when=runaway_reason)
+                content = (completion.content or "").strip()
+                if completion.finish_reason not in CUT:
+                    break
                 content = complete_lines(content)
+                if content:
+                    break
+                if attempt == 1:
+                    tallies[number - 1].repairs += 1
+                    why = f" ({completion.stop_reason})" if completion.stop_reason else ""
+                    problem = f"{CUT_PREFIX} {completion.completion_tokens} tokens{why}"
+                    messages = messages + [_user(render_prompt("repair_notes.j2", problem=problem))]
             if not content:
-                raise SummariseError(f"empty notes for part {number} of {len(parts)} of {article.url or article.title!r}")
+                raise SummariseError(f"empty notes for part {number} of {len(parts)} of {article.url or article.title!r}"
+                                     + (f": {CUT_PREFIX} {completion.completion_tokens} tokens"
+                                        if completion.finish_reason in CUT else ""))
             return content
 
         try:

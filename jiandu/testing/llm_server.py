@@ -5,15 +5,18 @@
         server.behaviour = sequence(rate_limited(1), ok)   # first request 429, then fine
 
 By default it answers a valid summary made deterministically from the article in the prompt:
-three bullets copied from the article's own sentences, so the answer is faithful. A behaviour is
+three bullets copied from the article's own sentences, so the answer is faithful. A triage
+request (its prompt holds <topic>...</topic>) is answered by content: relevant when the article
+contains one of the topic's words (`triage_answer`). A behaviour is
 any callable (request_json, request_number) -> Reply; request numbers count from 1 per server.
 It records every request and the peak number of requests in flight.
 
 Like llama.cpp's server and Ollama it streams when asked (`stream: true`, server-sent events,
 usage in a last chunk when `stream_options.include_usage`), can write slowly
-(`tokens_per_second`; a token here is two characters, as in its usage counts), can run away
-(`runaway`: repeat a phrase until max_tokens, or 6,000 tokens without it, then finish_reason
-"length"), and stops generating when the client hangs up (counted in `hangups`).
+(`tokens_per_second`), stops any answer at the request's max_tokens (finish_reason "length"),
+can run away (`runaway`: repeat a phrase until max_tokens, or 6,000 tokens without it), and
+stops generating when the client hangs up (counted in `hangups`). A token here is one CJK
+character or up to four other characters, about as real tokenizers count, in usage and streams.
 `completion_tokens` records, per request, the tokens it actually wrote.
 
 Command line: python -m jiandu.testing.llm_server --port 8080 --latency 2 --tokens-per-second 20
@@ -37,7 +40,16 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\.)\s+|\n")
 _ZI = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9]+")
 RUNAWAY_TOKENS = 6_000  # how far a runaway answer goes when the request sets no max_tokens
 RUNAWAY_PHRASE = "并且该公司表示，"
-TOKEN_CHARS = 2  # a token is two characters, in usage counts and in streaming
+_TOKEN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]{1,4}", re.S)
+
+
+def tokens_of(text: str) -> list[str]:
+    """The server's tokens: each CJK character, and runs of up to four other characters."""
+    return _TOKEN.findall(text)
+
+
+def max_tokens_of(request: dict) -> int | None:
+    return request.get("max_tokens") or request.get("max_completion_tokens")
 
 
 @dataclass
@@ -103,7 +115,44 @@ def bullets_from(text: str, count: int = 3, *, pad: bool = True) -> list[str]:
     return bullets
 
 
+_TOPIC = re.compile(r"<topic>\n(.*?)\n</topic>", re.S)
+_TOPIC_TERMS = re.compile(r"[A-Za-z0-9][A-Za-z0-9+.\-]*[A-Za-z0-9+]|[A-Za-z]|[^\sA-Za-z0-9,，、;；。.!！?？:：()（）「」“”\"'|/]+")
+
+
+def triage_topic(request: dict) -> str | None:
+    """The topic of a triage request (its prompt fences it in <topic> tags), else None."""
+    for message in request.get("messages", []):
+        if message.get("role") == "user":
+            match = _TOPIC.search(message.get("content") or "")
+            if match:
+                return match.group(1)
+    return None
+
+
+def is_triage(request: dict) -> bool:
+    return triage_topic(request) is not None
+
+
+def topic_terms(topic: str) -> list[str]:
+    """The topic's words as this server reads them: Latin words, and runs of other characters
+    between punctuation ("AI、大模型 芯片" -> AI, 大模型, 芯片)."""
+    return [term for term in _TOPIC_TERMS.findall(topic) if term.strip()]
+
+
+def triage_answer(request: dict) -> str:
+    """Relevant when the article (title and opening) contains one of the topic's words."""
+    text = article_text(request).lower()
+    found = next((term for term in topic_terms(triage_topic(request) or "") if term.lower() in text), None)
+    if found:
+        answer = {"relevant": True, "score": 0.9, "reason": f"文章提到了「{found}」"}
+    else:
+        answer = {"relevant": False, "score": 0.1, "reason": "文章没有提到主题中的任何词"}
+    return json.dumps(answer, ensure_ascii=False)
+
+
 def default_answer(request: dict) -> str:
+    if is_triage(request):
+        return triage_answer(request)
     text = article_text(request)
     if not request.get("response_format"):  # a map request: notes, one per line
         return "\n".join(f"- {bullet}" for bullet in bullets_from(text, 2, pad=False))
@@ -250,6 +299,18 @@ def real_model(request: dict, number: int) -> Reply:
     return Reply(content="```json\n" + body + "\n```")
 
 
+def triage_only(behaviour: Behaviour) -> Behaviour:
+    """`behaviour` for triage requests; summaries are answered as usual."""
+    return lambda request, number: behaviour(request, number) if is_triage(request) else Reply()
+
+
+def invalid_triage(request: dict, number: int) -> Reply:
+    """A triage answer that is no verdict (prose, not the JSON asked for); summaries as usual."""
+    if is_triage(request):
+        return Reply(content="这篇文章看起来有点相关，也可能不相关。")
+    return Reply()
+
+
 def runaway(request: dict, number: int) -> Reply:
     return Reply(runaway=True)
 
@@ -270,14 +331,13 @@ def every(n: int, behaviour: Behaviour, otherwise: Behaviour = ok) -> Behaviour:
 def runaway_text(request: dict, phrase: str = RUNAWAY_PHRASE) -> tuple[str, int]:
     """The text of an answer that never closes, and its length in tokens: max_tokens, or
     RUNAWAY_TOKENS when the request sets none."""
-    cap = request.get("max_tokens") or request.get("max_completion_tokens") or RUNAWAY_TOKENS
+    cap = max_tokens_of(request) or RUNAWAY_TOKENS
     start = '{"title": "简读：失控的回答", "emoji": "📰", "section": "其他", "importance": 3, "bullets": ["'
-    length = cap * TOKEN_CHARS
     if phrase:
-        body = phrase * (length // len(phrase) + 1)
+        body = phrase * (cap // len(phrase) + 1)
     else:  # never the same phrase twice in a row
-        body = "".join(f"第{n}条说明各不相同，" for n in range(length // 4 + 1))
-    return (start + body)[:length], cap
+        body = "".join(f"第{n}条说明各不相同，" for n in range(cap // 4 + 1))
+    return "".join(tokens_of(start + body)[:cap]), cap
 
 
 def sequence(*behaviours: Behaviour, then: Behaviour = ok) -> Behaviour:
@@ -338,14 +398,16 @@ class _Handler(BaseHTTPRequestHandler):
                 finish_reason = "length"
             else:
                 content = default_answer(request) if reply.content is None else reply.content
+                cap = max_tokens_of(request)
+                if cap and len(tokens := tokens_of(content)) > cap:  # as a real server stops
+                    content, finish_reason = "".join(tokens[:cap]), "length"
             prompt = "".join(m.get("content") or "" for m in request.get("messages", []))
-            # Deterministic stand-ins for token counts: a token per two characters.
-            usage = {"prompt_tokens": len(prompt) // TOKEN_CHARS}
+            usage = {"prompt_tokens": len(tokens_of(prompt))}
             if request.get("stream") and owner.streaming and not reply.drip:
                 return self._stream(request, number, reply, content, finish_reason, usage)
             if owner.tokens_per_second:
-                time.sleep(len(content) / TOKEN_CHARS / owner.tokens_per_second)
-            usage["completion_tokens"] = len(content) // TOKEN_CHARS
+                time.sleep(len(tokens_of(content)) / owner.tokens_per_second)
+            usage["completion_tokens"] = len(tokens_of(content))
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             completion = {
                 "id": f"chatcmpl-{number}",
@@ -388,7 +450,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if not event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]):
                 return
-            tokens = [content[i:i + TOKEN_CHARS] for i in range(0, len(content), TOKEN_CHARS)]
+            tokens = tokens_of(content)
             for token in tokens:
                 if reply.stall_after is not None and written >= reply.stall_after:
                     return self._wait_for_hangup()
