@@ -289,3 +289,18 @@ def test_an_oversized_form_is_refused_before_it_is_read(client, rt, draft):
                            data={"csrf": token, "pad": "x" * 1_100_000}, follow_redirects=False)
     assert response.status_code == 413
     assert status_of(rt, draft[0]) == "drafted"
+
+
+def test_a_story_from_several_sources_shows_every_link(client, rt, draft):
+    from jiandu.records import FeedEntry
+
+    with rt.sessions.begin() as session:
+        source, _ = store.add_source(session, kind="feed", url="http://other.example/feed.xml")
+        store.add_feed_entries(session, source, [FeedEntry(
+            key="guid:copy", url="http://other.example/same-story", guid="copy", title="同一新闻")], NOW)
+        copy = session.query(Item).filter(Item.key == "guid:copy").one()
+        copy.story_id, copy.status = draft[0], "merged"
+        copy.issue_id = store.issue_by_number(session, 1).id
+    story_page = client.get(f"/issues/1/stories/{draft[0]}").text
+    assert 'href="http://example.com/news/0"' in story_page
+    assert 'href="http://other.example/same-story"' in story_page

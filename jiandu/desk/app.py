@@ -123,6 +123,7 @@ class Desk:
 
     def story_view(self, number: int, item_id: int) -> dict | None:
         from jiandu.models import drafts, store
+        from jiandu.stages.publish import digest_item
         from jiandu.stages.review import story_view
 
         with self.rt.sessions() as session:
@@ -132,7 +133,8 @@ class Desk:
             story = next((s for s in drafts.stories(session, issue) if s.id == item_id), None)
             if story is None:
                 return None
-            view = story_view(story)
+            members = store.story_members(session, [story.id])[story.id]
+            view = story_view(story, links=digest_item(story, members).links)  # every source's link
             view["text"] = story.text.content if story.text else ""
             view["text_origin"] = story.text_origin
             view["edits"] = [
