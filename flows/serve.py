@@ -87,14 +87,33 @@ def prefect_command() -> list[str]:
     return [sys.executable, "-m", "prefect"]
 
 
+def check_port_free(port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise PrefectServerError(
+                f"JIANDU_PREFECT_PORT: 127.0.0.1:{port} is taken ({exc.strerror}); another Prefect "
+                f"server? Point PREFECT_API_URL at it, or set JIANDU_PREFECT_PORT to a free port "
+                f"(0: any)") from None
+
+
 def start_local_server(prefect_home: Path, *, timeout: float = SERVER_STARTUP_TIMEOUT,
-                       ui: bool = True) -> LocalPrefectServer:
-    """Start `prefect server start` on a free loopback port and wait until /api/health answers."""
+                       ui: bool = True, port: int = 0) -> LocalPrefectServer:
+    """Start `prefect server start` on 127.0.0.1:port (0: a free one) and wait until
+    /api/health answers."""
     prefect_home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    if port:
+        check_port_free(port)
+    else:
+        port = free_port()
     log_path = prefect_home / "server.log"
+    api_url = f"http://127.0.0.1:{port}/api"
+    # The UI asks /ui-settings where the API is; without this it says 127.0.0.1:4200 whatever
+    # the port, and shows "Unable to connect to Prefect server".
     env = dict(os.environ, PREFECT_HOME=str(prefect_home.resolve()),
-               PREFECT_UI_ENABLED="true" if ui else "false")
+               PREFECT_UI_ENABLED="true" if ui else "false",
+               PREFECT_UI_API_URL=api_url, PREFECT_SERVER_UI_API_URL=api_url)
     env.pop("PREFECT_API_URL", None)
     with open(log_path, "ab") as log:
         # A session of its own: Ctrl-C in the terminal reaches `jiandu serve`, which stops the
@@ -162,11 +181,14 @@ def serve_schedules(settings: Settings) -> None:
         if not os.environ.get("PREFECT_API_URL"):
             prefect_home = Path(os.environ["PREFECT_HOME"])
             print(f"Starting a Prefect server (database under {prefect_home}) ...", flush=True)
-            server = start_local_server(prefect_home)
+            server = start_local_server(prefect_home, port=settings.prefect_port)
             os.environ["PREFECT_API_URL"] = server.api_url
             print(f"Prefect server: {server.api_url}  (UI: {server.ui_url})", flush=True)
             # `jiandu run` finds this server and skips starting a temporary one of its own.
             running_server_file(prefect_home).write_text(server.api_url, encoding="utf-8")
+        print("Trigger a run now: jiandu trigger   (or: "
+              f"PREFECT_API_URL={os.environ['PREFECT_API_URL']} prefect deployment run 'pipeline/manual')",
+              flush=True)
         _serve(settings)
     finally:
         if server is not None:

@@ -595,6 +595,7 @@ def serve() -> None:
 
 from jiandu import cli_review  # noqa: E402,F401  (the editor's commands, registered on import)
 from jiandu import cli_sources  # noqa: E402,F401  (source list/remove/disable/enable)
+from jiandu import cli_trigger  # noqa: E402,F401  (jiandu trigger)
 from jiandu import cli_rules  # noqa: E402,F401  (source edit/backfill, items why)
 from jiandu import cli_attention  # noqa: E402,F401  (items retry; held and failed items listed)
 

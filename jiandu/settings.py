@@ -197,6 +197,9 @@ class Settings(BaseSettings):
     ingest_cron: str = Field("0 * * * *", validation_alias=_alias("INGEST_CRON"))
     # Default: 08:00 every day, or every Monday when JIANDU_PERIOD is weekly.
     publish_cron: str = Field("0 8 * * *", validation_alias=_alias("PUBLISH_CRON"))
+    # The Prefect server `jiandu serve` starts listens on 127.0.0.1 at this port, the same on
+    # every start (its UI bookmarkable); Prefect's own default. 0: any free port.
+    prefect_port: int = Field(4200, ge=0, le=65535, validation_alias=_alias("PREFECT_PORT"))
 
     @model_validator(mode="after")
     def _weekly_publishes_on_monday(self) -> "Settings":

@@ -76,7 +76,10 @@ def _wait_for(lines: list[str], pattern: str, process: subprocess.Popen, timeout
 
 @pytest.mark.slow
 def test_jiandu_serve_runs_a_deployment_triggered_by_name_then_stops_on_ctrl_c(jiandu_env, monkeypatch):
+    from jiandu.flows.serve import free_port
+
     home = jiandu_env
+    port = free_port()
     started = time.monotonic()
     with LocalHTTPServer() as site:
         urls = serve_world(site)
@@ -88,6 +91,8 @@ def test_jiandu_serve_runs_a_deployment_triggered_by_name_then_stops_on_ctrl_c(j
             "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # pick triggered runs up quickly (default 10 s)
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PYTHONPATH": str(ROOT),
+            "JIANDU_PREFECT_PORT": str(port),  # a stable port, configurable (4200 by default)
+            "JIANDU_FIRST_POLL_MAX_AGE_DAYS": "36500",  # the world's entries are dated 2026-11-20
         })
         jiandu = [sys.executable, "-m", "jiandu"]
         subprocess.run([*jiandu, "source", "add", site.url("/feed.xml")], env=env, check=True,
@@ -99,17 +104,27 @@ def test_jiandu_serve_runs_a_deployment_triggered_by_name_then_stops_on_ctrl_c(j
         threading.Thread(target=_read_lines, args=(serve.stdout, lines), daemon=True).start()
         try:
             api_url = _wait_for(lines, r"Prefect server: (http://\S+/api)", serve, 60).group(1)
-            _wait_for(lines, r"pipeline/manual", serve, 30)
+            assert api_url == f"http://127.0.0.1:{port}/api"
+            printed = _wait_for(lines, r"Trigger a run now: (jiandu trigger)   \(or: (.+)\)$", serve, 30)
+            _wait_for(lines, r"\$ prefect deployment run", serve, 30)  # Prefect's: deployments are in
             ready = time.monotonic()
+            # The UI is told where the API really is (else: "Unable to connect to Prefect server").
+            ui_settings = httpx.get(f"{api_url.removesuffix('/api')}/ui-settings", timeout=10).json()
+            assert ui_settings["api_url"] == api_url
 
-            triggered = subprocess.run(
-                [*prefect_command(), "deployment", "run", "pipeline/manual", "--watch",
-                 "--watch-timeout", "60"],
-                env={**env, "PREFECT_API_URL": api_url}, capture_output=True, text=True,
-                timeout=90)
+            # Both printed commands work as printed: `jiandu trigger` (here waiting for the end)...
+            triggered = subprocess.run([*jiandu, *printed.group(1).split()[1:], "--wait"], env=env,
+                                       capture_output=True, text=True, timeout=120)
             ran = time.monotonic()
             assert triggered.returncode == 0, triggered.stdout + triggered.stderr
-            assert "Completed" in triggered.stdout
+            assert "Ended: Completed" in triggered.stdout
+            # ... and Prefect's own, pasted into a shell as it is.
+            count = httpx.post(f"{api_url}/flow_runs/count", json={}, timeout=10).json()
+            pasted = subprocess.run(["bash", "-c", printed.group(2)],
+                                    env={**env, "PATH": f"{Path(prefect_command()[0]).parent}:{env['PATH']}"},
+                                    capture_output=True, text=True, timeout=90)
+            assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+            assert httpx.post(f"{api_url}/flow_runs/count", json={}, timeout=10).json() == count + 1
 
             # `jiandu run` on the same home uses this server instead of a temporary one.
             def flow_runs() -> int:
@@ -129,7 +144,7 @@ def test_jiandu_serve_runs_a_deployment_triggered_by_name_then_stops_on_ctrl_c(j
                     serve.kill()
         stopped = time.monotonic()
 
-    assert serve.returncode == 0, "".join(lines)
+    assert serve.returncode == 130, "".join(lines)  # Ctrl-C, as every command ends on it (e5fd157)
     assert "Prefect server stopped." in "".join(lines)
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{api_url}/health", timeout=2)
