@@ -32,9 +32,11 @@ if CHROMIUM is None or CHROMEDRIVER is None:
                 "(apt-get install -y chromium chromium-driver)", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (pip install -e '.[dev]')")
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import Select  # noqa: E402
+from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
+WAIT_SECONDS = 60  # a loaded two-core machine; nothing is timed, only waited for
 NEW_BULLET = ("编辑改写：新框架要求在模型发布前完成红队测试并公开评估结果，"
               "独立委员会负责审查，分析人士认为这将影响整个行业的发布节奏。")
 
@@ -118,8 +120,16 @@ def screenshot(driver, name: str, width: int) -> None:
     at_width(driver, width)
 
 
-def submit(driver, css: str) -> None:
+def submit(driver, css: str, expect: str) -> None:
+    """Click and wait for the next page (a click returns before the navigation ends)."""
+    old_page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, css).click()
+    WebDriverWait(driver, WAIT_SECONDS).until(staleness_of(old_page))
+    WebDriverWait(driver, WAIT_SECONDS).until(lambda d: expect in d.page_source)
+
+
+def follow(driver, css: str, expect: str) -> None:
+    submit(driver, css, expect)
 
 
 def test_an_editor_drops_edits_moves_and_approves_in_chromium(desk, browser, inbox):
@@ -134,31 +144,27 @@ def test_an_editor_drops_edits_moves_and_approves_in_chromium(desk, browser, inb
 
     browser.get(url + "/")
     assert "draft · not sent" in browser.page_source
-    browser.find_element(By.CSS_SELECTOR, 'a[href="/issues/1"]').click()
-    assert "Draft: nothing has been sent." in browser.page_source
+    follow(browser, 'a[href="/issues/1"]', "Draft: nothing has been sent.")
     for width in (375, 1024):
         screenshot(browser, "issue", width)
 
     # Drop a story.
-    submit(browser, f'#story-{midjourney} form[action$="/drop"] button')
-    assert "Story dropped" in browser.page_source
+    submit(browser, f'#story-{midjourney} form[action$="/drop"] button', "Story dropped")
     assert "dropped" in browser.find_element(By.ID, f"story-{midjourney}").text
 
     # Edit a bullet on the story page, the article beside it.
-    browser.find_element(By.CSS_SELECTOR, f'#story-{openai} a[href$="/stories/{openai}"]').click()
+    follow(browser, f'#story-{openai} a[href$="/stories/{openai}"]', "The article")
     for width in (375, 1024):
         screenshot(browser, "story", width)
     bullet = browser.find_element(By.ID, "bullet-2")
     bullet.clear()
     bullet.send_keys(NEW_BULLET)
-    submit(browser, 'form.edit button[type="submit"]')
-    assert "Saved." in browser.page_source
-    browser.find_element(By.CSS_SELECTOR, ".crumbs a").click()
+    submit(browser, 'form.edit button[type="submit"]', "Saved.")
+    follow(browser, ".crumbs a", "Draft: nothing has been sent.")
 
     # Move a story to another section.
     Select(browser.find_element(By.ID, f"section-{gemma}")).select_by_value("其他")
-    submit(browser, f'#story-{gemma} form.move button')
-    assert "Story moved." in browser.page_source
+    submit(browser, f'#story-{gemma} form.move button', "Story moved.")
     headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h2.section-name")]
     assert headings[-1].startswith("其他") or "其他" in headings
 
@@ -176,10 +182,8 @@ def test_an_editor_drops_edits_moves_and_approves_in_chromium(desk, browser, inb
     assert f"简读后为{expected}字" in stats.replace(" ", "")
 
     # Approve and send.
-    browser.find_element(By.CSS_SELECTOR, 'a[href="/issues/1/approve"]').click()
-    assert "reader@example.com" in browser.page_source
-    submit(browser, 'form[action="/issues/1/approve"] button')
-    assert "Approved and sent." in browser.page_source
+    follow(browser, 'a[href="/issues/1/approve"]', "reader@example.com")
+    submit(browser, 'form[action="/issues/1/approve"] button', "Approved and sent.")
     screenshot(browser, "published", 1024)
 
     assert len(inbox) == 1 and inbox[0][0] == ["reader@example.com"]
