@@ -223,6 +223,50 @@ class Settings(BaseSettings):
     # A feed's first poll adds only its recent entries; older ones are recorded as seen.
     first_poll_max_age_days: float = Field(3.0, gt=0, validation_alias=_alias("FIRST_POLL_MAX_AGE_DAYS"))
     first_poll_max_items: int = Field(50, ge=1, validation_alias=_alias("FIRST_POLL_MAX_ITEMS"))
+    # Topic triage before a full summary (jiandu.summarising.triage, jiandu.topic): llm asks a
+    # short question, keywords looks for the topic's words offline; auto: llm with an LLM
+    # configured, else keywords when the topic is stated (PUBLICATION_TOPIC or TOPIC_KEYWORDS).
+    triage: Literal["off", "llm", "keywords", "auto"] = Field("auto", validation_alias=_alias("TRIAGE"))
+    publication_topic: str = Field("", validation_alias=_alias("PUBLICATION_TOPIC"))  # blank: the purpose
+    topic_keywords: Annotated[list[str], NoDecode] = Field(default_factory=list,
+                                                           validation_alias=_alias("TOPIC_KEYWORDS"))
+    # Ranking (jiandu.ranking): a source's weight, {"source id or URL": weight}; others weigh 1.
+    source_weights: dict[str, float] = Field(default_factory=dict, validation_alias=_alias("SOURCE_WEIGHTS"))
+
+    @field_validator("topic_keywords", mode="before")
+    @classmethod
+    def _keyword_list(cls, value: Any) -> Any:
+        # A JSON list, or words separated by commas (either width) or 、.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [word.strip() for word in re.split(r"[,，、]", text) if word.strip()]
+        return value
+
+    @field_validator("source_weights")
+    @classmethod
+    def _weights_not_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        for source, weight in value.items():
+            if weight < 0:
+                raise ValueError(f"weight of {source!r} is {weight:g}; a weight is 0 or more")
+        return value
+
+    @property
+    def topic(self) -> str:
+        from jiandu.topic import topic_of
+
+        return topic_of(self.publication_topic, self.publication_purpose)
+
+    @property
+    def triage_mode(self) -> str:
+        """What triage this run does: "llm", "keywords" or "off" (see `triage`)."""
+        if self.triage == "off":
+            return "off"
+        if self.triage == "keywords" or not self.llm_configured:
+            stated = self.triage != "auto" or bool(self.publication_topic or self.topic_keywords)
+            return "keywords" if stated else "off"
+        return "llm"
 
     @field_validator("include", "exclude", mode="before")
     @classmethod

@@ -3,10 +3,15 @@
 A summary is looked up by (text hash, model, prompt version) before any request is made; the
 rest go to the summariser from a thread pool (the summariser itself enforces the concurrency
 and rate limits). A per-run token budget stops new requests cleanly; what is left waits.
+
+Before any request, the rules (jiandu.rules) and the topic triage decide whether the item is
+for this publication at all: offline by the topic's keywords (jiandu.topic), with an LLM by one
+short request ahead of the summary (jiandu.summarising.triage). Skipped items say why.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +28,7 @@ from jiandu.runtime import Runtime
 from jiandu.sections import placed_section
 from jiandu.stages.report import StageReport
 from jiandu.settings import Settings
+from jiandu.topic import KeywordTriage, Verdict, topic_keywords
 from jiandu.models import claims, store, transitions
 from jiandu.models.schema import Item, utcnow
 
@@ -48,6 +54,14 @@ class SummariseReport(StageReport):
     budget_reached: bool = False
     skipped_by_rule: int = 0  # include/exclude/min-length rules (jiandu.rules): no request asked
     tokens_not_spent: int = 0  # estimated prompt tokens of the texts the rules skipped
+    # Topic triage (jiandu.summarising.triage, jiandu.topic): "llm", "keywords" or "off".
+    triage: str = "off"
+    skipped_by_triage: int = 0  # off-topic: no summary asked
+    triage_requests: int = 0  # also in requests and the token counts (and so in the cost)
+    triage_prompt_tokens: int = 0
+    triage_completion_tokens: int = 0
+    triage_invalid: int = 0  # answers that could not be read: summarised anyway, never dropped
+    triage_tokens_saved: int = 0  # estimated prompt tokens of the full summaries not asked for
     model: str = ""
     # With JIANDU_LLM_FALLBACKS: requests, tokens, summaries and cost per model that was asked.
     models: dict = field(default_factory=dict)
@@ -88,6 +102,26 @@ def primary_endpoint(settings: Settings):
                        response_format=settings.llm_response_format)
 
 
+def make_triage(settings: Settings, summariser) -> tuple:
+    """(the LLM triage, the keyword triage): at most one of them, as JIANDU_TRIAGE resolves
+    (Settings.triage_mode); LLM triage needs a summariser with an LLM endpoint."""
+    mode = settings.triage_mode
+    if mode == "llm":
+        from jiandu.summarising.triage import LLMTriage
+
+        triage = LLMTriage.of(summariser, settings.topic)
+        if triage is not None:
+            return triage, None
+        # No endpoint to ask (the offline summariser): the topic's keywords instead, when the
+        # topic was stated or triage asked for.
+        stated = settings.triage != "auto" or bool(settings.publication_topic or settings.topic_keywords)
+        mode = "keywords" if stated else "off"
+    if mode == "keywords":
+        keywords = topic_keywords(settings.topic, settings.topic_keywords)
+        return None, (KeywordTriage(tuple(keywords)) if keywords else None)
+    return None, None
+
+
 def cost_of(settings: Settings, model: str, prompt_tokens: int, completion_tokens: int) -> float:
     prompt_price, completion_price = settings.llm_prices.get(model, (0.0, 0.0))
     return (prompt_tokens * prompt_price + completion_tokens * completion_price) / 1_000_000
@@ -118,9 +152,16 @@ def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None,
     report.cost_usd = round(cost_of(settings, report.model, report.prompt_tokens,
                                     report.completion_tokens), 6)
     if hasattr(summariser, "usage_by_model"):  # a fallback chain: each model at its own price
+        usage_by_model = summariser.usage_by_model()
+        if report.triage_requests:  # the triage asks the primary, the report's model
+            primary = usage_by_model.setdefault(report.model, {"requests": 0, "prompt_tokens": 0,
+                                                               "completion_tokens": 0, "summaries": 0})
+            primary["requests"] += report.triage_requests
+            primary["prompt_tokens"] += report.triage_prompt_tokens
+            primary["completion_tokens"] += report.triage_completion_tokens
         report.models = {model: {**usage, "cost_usd": round(cost_of(
             settings, model, usage["prompt_tokens"], usage["completion_tokens"]), 6)}
-            for model, usage in summariser.usage_by_model().items()}
+            for model, usage in usage_by_model.items()}
         report.cost_usd = round(sum(usage["cost_usd"] for usage in report.models.values()), 6)
     with rt.sessions.begin() as session:
         store.record_run(session, "summarise", now, report.as_dict())
@@ -144,6 +185,9 @@ class Summarising:
                                                rt.settings.exclude, rt.settings.min_zi)
         self.source_rules: dict[int, RuleSet] = {}
         self.in_flight: dict[str, list[int]] = {}  # text hash -> items waiting for its summary
+        self.llm_triage, self.keyword_triage = make_triage(rt.settings, summariser)
+        report.triage = "llm" if self.llm_triage else "keywords" if self.keyword_triage else "off"
+        self._counting = threading.Lock()  # triage counts are added from the request threads
 
     def run(self) -> None:
         with self.rt.sessions() as session:
@@ -182,6 +226,15 @@ class Summarising:
                     self.report.skipped_by_rule += 1
                     self.report.tokens_not_spent += estimate_tokens(item.text.content)
                     progress().advance("summaries")
+                elif self.keyword_triage and (reason := self.keyword_triage.reason_to_skip(
+                        item.title or "", item.text.content)):
+                    from jiandu.tokens import estimate_tokens
+
+                    transitions.filtered(item, reason=reason)
+                    self._finished(item)
+                    self.report.skipped_by_triage += 1
+                    self.report.triage_tokens_saved += estimate_tokens(item.text.content)
+                    progress().advance("summaries")
                 elif cached is not None and cached.faithful is not False:
                     transitions.summary_attached(item, cached.id)
                     self._finished(item)
@@ -216,8 +269,13 @@ class Summarising:
         # The summariser's own: a local server's slots may set it rather than the settings.
         workers = max(1, getattr(self.summariser, "max_concurrency", self.rt.settings.llm_max_concurrency))
 
-        def request(job: tuple[str, ArticleInput]) -> Summary:
-            return self.summariser.summarise(job[1], self.sections)
+        def request(job: tuple[str, ArticleInput]) -> Summary | Verdict:
+            sha, article = job
+            if self.llm_triage is not None:
+                verdict = self._triaged(sha, article)
+                if not verdict.relevant:
+                    return verdict
+            return self.summariser.summarise(article, self.sections)
 
         for done, ((sha, _), outcome) in enumerate(
                 bounded_map(request, self._jobs(session), workers=workers,
@@ -238,6 +296,11 @@ class Summarising:
         report, now = self.report, self.now
         # An item another worker moved on (its claim outlived ours) is left as it is.
         items = [item for item in items if transitions.may(item, transitions.SUMMARY_ATTACHED)]
+        if isinstance(outcome, Verdict):  # off-topic: no summary was asked
+            for item in items:
+                transitions.filtered(item, reason=outcome.skip_reason())
+            report.skipped_by_triage += len(items)
+            return
         if isinstance(outcome, TooShortToSummarise):
             for item in items:
                 transitions.filtered(item, reason=str(outcome))
@@ -283,6 +346,35 @@ class Summarising:
     def _finished(self, item: Item) -> None:
         transitions.claim_finished(item)
         self.held.discard(item.id)
+
+    def _triaged(self, sha: str, article: ArticleInput) -> Verdict:
+        """The LLM's verdict on the text (in a request thread), its cost counted; a request that
+        fails raises SummariseError and the items wait, as for a failed summary."""
+        from jiandu.tokens import estimate_tokens
+
+        try:
+            verdict = self.llm_triage.judge(sha, article)
+        except SummariseError as error:
+            self._count_triage(error.requests, error.prompt_tokens, error.completion_tokens)
+            error.spent(0, 0, 0)  # counted above, as triage
+            raise
+        self._count_triage(verdict.requests, verdict.prompt_tokens, verdict.completion_tokens,
+                           invalid=verdict.invalid is not None,
+                           saved=0 if verdict.relevant else estimate_tokens(article.text))
+        return verdict
+
+    def _count_triage(self, requests: int, prompt: int, completion: int, *, invalid: bool = False,
+                      saved: int = 0) -> None:
+        report = self.report
+        with self._counting:
+            report.triage_requests += requests
+            report.triage_prompt_tokens += prompt
+            report.triage_completion_tokens += completion
+            report.requests += requests
+            report.prompt_tokens += prompt
+            report.completion_tokens += completion
+            report.triage_invalid += invalid
+            report.triage_tokens_saved += saved
 
 
 def normalise(summary: Summary, sections: list[str]) -> Summary:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 # The answers a summary may ask for, and the longest each may be by default: about twice a
 # long valid answer (three bullets of 150 字 and a title run to 500-700 tokens).
-OUTPUT_TASKS = ("summary", "repair", "part", "combine")
-DEFAULT_MAX_OUTPUT = {"summary": 1200, "repair": 1200, "part": 1000, "combine": 1200}
+# The triage's answer (relevant, score, a one-line reason) runs to 40-80 tokens.
+OUTPUT_TASKS = ("summary", "repair", "part", "combine", "triage")
+DEFAULT_MAX_OUTPUT = {"summary": 1200, "repair": 1200, "part": 1000, "combine": 1200, "triage": 200}
 
 # Context windows in tokens, by model name prefix (the longest matching prefix wins). Hosted
 # values are the providers' documented limits; where a model's window grew between versions

@@ -21,10 +21,18 @@ def render_prompt(name: str, **context) -> str:
     return _environment.get_template(name).render(**context).strip()
 
 
-def prompt_version() -> str:
-    """Short hash of every prompt template: a summary records which prompts made it."""
+TRIAGE_PREFIX = "triage"  # the triage's templates: no part of a summary's prompts
+
+
+def prompt_version(prefix: str | None = None) -> str:
+    """Short hash of the prompt templates: a summary records which prompts made it. Without a
+    prefix, every template a summary uses (the triage's are left out, so changing them asks
+    for no summary again); with one, the templates whose names start so."""
     digest = hashlib.sha256()
     for path in sorted(PROMPTS_DIR.glob("*.j2")):
+        wanted = path.name.startswith(prefix) if prefix else not path.name.startswith(TRIAGE_PREFIX)
+        if not wanted:
+            continue
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 
