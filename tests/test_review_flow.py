@@ -125,5 +125,11 @@ def test_publish_flow_ends_awaiting_review(prefect_harness, monkeypatch):
     assert state.is_completed() and state.name == "AwaitingReview"
     assert "Issue 1 is a draft waiting for its editor: nothing was sent" in state.message
     assert state.result()["draft"] is True
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        artifacts = {a.key: a for a in client.read_artifacts() if a.key}
+    assert "draft-1" in artifacts
+    assert "nothing was sent" in artifacts["draft-1"].data and "## 看点" in artifacts["draft-1"].data
     again = publish_flow(return_state=True)  # the draft still waits: said so, nothing new made
     assert again.name == "AwaitingReview" and again.result()["waiting_draft"] == 1
