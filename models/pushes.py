@@ -5,13 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiandu.models.schema import Issue, Push
+from jiandu.models.schema import DeliveryStatus, Issue, Push
+from jiandu.models.transitions import SENDING
 
 
 def push_for(session: Session, issue: Issue, key: str, masked: str) -> Push:
     row = session.scalar(select(Push).where(Push.issue_id == issue.id, Push.target_key == key))
     if row is None:
-        row = Push(issue_id=issue.id, target_key=key, target=masked, status="pending", attempts=0)
+        row = Push(issue_id=issue.id, target_key=key, target=masked,
+                   status=DeliveryStatus.PENDING.value, attempts=0)
         session.add(row)
         session.flush()
     return row
@@ -22,7 +24,7 @@ def pushes_to_send(session: Session, keys: list[str], *, max_attempts: int) -> l
     if not keys:
         return []
     return list(session.scalars(
-        select(Push).where(Push.status.in_(["pending", "sending", "failed"]),
+        select(Push).where(Push.status.in_(SENDING.starts),
                            Push.attempts < max_attempts, Push.target_key.in_(keys))
         .order_by(Push.issue_id, Push.id)))
 
@@ -32,7 +34,7 @@ def pushes_of(session: Session, issue: Issue) -> list[Push]:
 
 
 def failed_pushes(session: Session) -> int:
-    return len(session.scalars(select(Push.id).where(Push.status == "failed")).all())
+    return len(session.scalars(select(Push.id).where(Push.status == DeliveryStatus.FAILED)).all())
 
 
 def quiet_sources(session: Session):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from jiandu.models import transitions
 from jiandu.models.schema import Item, ItemEdit, Source
 
 
@@ -51,9 +52,10 @@ def remove_source(session: Session, source: Source) -> int:
         orphans = session.scalars(select(Item).where(Item.story_id.in_(chunk),
                                                      Item.source_id != source.id)).all()
         for item in orphans:
-            item.story_id = item.id
-            if item.status == "merged":
-                item.status = "extracted" if item.text_id else "new"
+            if transitions.may(item, transitions.UNMERGED):
+                transitions.unmerged(item)
+            else:
+                item.story_id = item.id
         session.execute(delete(ItemEdit).where(ItemEdit.item_id.in_(chunk)))
         session.execute(update(Item).where(Item.id.in_(chunk)).values(story_id=None))
         session.execute(delete(Item).where(Item.id.in_(chunk)))

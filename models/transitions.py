@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from jiandu.models.schema import Delivery, DeliveryStatus, Item, ItemStatus
+from jiandu.models.schema import Delivery, DeliveryStatus, Item, ItemStatus, Push
 
 # Failing work waits 15 min, 30 min, 1 h ... capped at a day, before it is tried again.
 BACKOFF_BASE = timedelta(minutes=15)
@@ -84,11 +84,13 @@ FILTERED = Transition("filtered", frozenset({ItemStatus.EXTRACTED.value, f"{Item
                       ItemStatus.SKIPPED)
 # `jiandu source backfill`: an entry a first poll only recorded as seen is read after all.
 BACKFILLED = Transition("backfilled", frozenset({ItemStatus.SKIPPED.value}), ItemStatus.NEW)
+# The item its story merged into is gone (`jiandu source remove`): it leads its own story again.
+UNMERGED = Transition("unmerged", frozenset({ItemStatus.MERGED.value}), ItemStatus.EXTRACTED)
 # Publishing is one UPDATE over many items (models.store.assign_to_issue) built from this.
 PUBLISHED = Transition("published", frozenset({ItemStatus.SUMMARISED.value}), ItemStatus.PUBLISHED)
 
 ITEM_TRANSITIONS = (TEXT_STORED, MERGED, SKIPPED, FETCH_FAILED, SUMMARY_ATTACHED, HELD,
-                    SUMMARY_FAILED, FILTERED, BACKFILLED, PUBLISHED)
+                    SUMMARY_FAILED, FILTERED, BACKFILLED, UNMERGED, PUBLISHED)
 FAILED_IN = {FETCH: FETCH_FAILED, SUMMARISE: SUMMARY_FAILED}
 
 
@@ -137,6 +139,14 @@ def filtered(item: Item, *, reason: str) -> None:
     item.failed_stage = None
     item.next_attempt_at = None
     item.error = reason[:MAX_ERROR_CHARS]
+
+
+def unmerged(item: Item) -> None:
+    """The story this item had joined lost its leader: the item leads its own story and waits
+    for a summary of its own."""
+    UNMERGED.check(item_state(item))
+    item.story_id = item.id
+    item.status = UNMERGED.target
 
 
 def backfilled(item: Item) -> None:
@@ -208,28 +218,38 @@ SENT = Transition("sent", frozenset({DeliveryStatus.SENDING.value}), DeliverySta
 REFUSED = Transition("refused", frozenset({DeliveryStatus.SENDING.value}), DeliveryStatus.FAILED)
 REQUEUED = Transition("requeued", frozenset(s.value for s in DeliveryStatus), DeliveryStatus.PENDING)
 DELIVERY_TRANSITIONS = (SENDING, SENT, REFUSED, REQUEUED)
+# A push (jiandu.stages.push) lives the same life as an email: pending, sending, sent or failed.
 
 
-def sending(delivery: Delivery, message_id: str) -> None:
-    """Recorded (and committed) before the SMTP conversation, with the Message-ID a resend
-    reuses."""
-    SENDING.check(delivery.status)
-    delivery.message_id = message_id
-    delivery.status = SENDING.target
-    delivery.attempts = (delivery.attempts or 0) + 1
+def sending(row: Delivery | Push, message_id: str | None = None) -> None:
+    """Recorded (and committed) before the message goes; an email keeps the Message-ID a
+    resend reuses."""
+    SENDING.check(row.status)
+    if message_id is not None:
+        row.message_id = message_id
+    row.status = SENDING.target
+    row.attempts = (row.attempts or 0) + 1
 
 
-def sent(delivery: Delivery, now: datetime) -> None:
-    SENT.check(delivery.status)
-    delivery.status = SENT.target
-    delivery.error = None
-    delivery.sent_at = now
+def sent(row: Delivery | Push, now: datetime) -> None:
+    SENT.check(row.status)
+    row.status = SENT.target
+    row.error = None
+    row.sent_at = now
 
 
-def refused(delivery: Delivery, reason: str) -> None:
-    REFUSED.check(delivery.status)
-    delivery.status = REFUSED.target
-    delivery.error = reason
+def refused(row: Delivery | Push, reason: str) -> None:
+    REFUSED.check(row.status)
+    row.status = REFUSED.target
+    row.error = reason
+
+
+def push_requeued(row: Push) -> None:
+    """Push again, as if never pushed."""
+    REQUEUED.check(row.status)
+    row.status = REQUEUED.target
+    row.attempts = 0
+    row.error = None
 
 
 def requeued(delivery: Delivery) -> None:

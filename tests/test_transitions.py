@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from jiandu.models import transitions as t
-from jiandu.models.schema import Delivery, DeliveryStatus, Item, ItemStatus
+from jiandu.models.schema import Delivery, DeliveryStatus, Item, ItemStatus, Push
 
 NOW = datetime(2024, 1, 22, 8, 0, tzinfo=timezone.utc)
 # drafted and dropped belong to review's moves (models.drafts), built on the same Transition.
@@ -115,6 +115,7 @@ CALLS = {
     "published": lambda item: t.published(item, 2),
     "filtered": lambda item: t.filtered(item, reason="rule: source 1 excludes '促销' (matched the title)"),
     "backfilled": lambda item: t.backfilled(item),
+    "unmerged": lambda item: t.unmerged(item),
 }
 EXPECTED_STARTS = {
     "text stored": {"new", "failed:fetch"},
@@ -127,6 +128,7 @@ EXPECTED_STARTS = {
     "published": {"summarised"},
     "filtered": {"extracted", "failed:summarise"},
     "backfilled": {"skipped"},
+    "unmerged": {"merged"},
 }
 
 
@@ -154,8 +156,9 @@ def test_each_transition_runs_only_from_its_states(transition, state):
 
 
 def test_terminal_states_have_no_way_out():
-    for state in ("merged", "published"):
-        assert not any(tr.allowed(state) for tr in t.ITEM_TRANSITIONS)
+    assert not any(tr.allowed("published") for tr in t.ITEM_TRANSITIONS)
+    # A merged item leaves only when its story's leader is removed with its source.
+    assert [tr.name for tr in t.ITEM_TRANSITIONS if tr.allowed("merged")] == ["unmerged"]
     # A skipped item leaves only when asked to (`jiandu source backfill`), back to the start.
     assert [tr.name for tr in t.ITEM_TRANSITIONS if tr.allowed("skipped")] == ["backfilled"]
 
@@ -168,6 +171,15 @@ def test_a_rule_skips_before_any_summary_and_a_backfill_starts_over():
     old.status, old.error = "skipped", "first poll: older than 3 days"
     t.backfilled(old)
     assert (old.status, old.error, old.attempts) == ("new", None, 0)
+
+
+def test_an_item_whose_story_lost_its_leader_leads_its_own():
+    item = item_in("new")
+    fetched(item)
+    t.merged(item, 2)
+    t.unmerged(item)
+    assert (item.status, item.story_id) == ("extracted", item.id)
+    t.summary_attached(item, 11)  # summarised on its own now
 
 
 def test_a_claim_ends_whatever_the_status():
@@ -209,6 +221,17 @@ def test_a_refused_delivery_is_tried_again_with_the_same_message_id():
         t.refused(Delivery(status="sent"), "x")
     with pytest.raises(t.IllegalTransition):
         t.sent(Delivery(status="pending"), NOW)  # never sent without "sending" recorded first
+
+
+def test_a_push_lives_the_life_of_an_email():
+    row = Push(status=DeliveryStatus.PENDING, attempts=0)
+    t.sending(row)
+    t.refused(row, "HTTP 502")
+    t.sending(row)
+    t.sent(row, NOW)
+    assert (row.status, row.attempts, row.error, row.sent_at) == ("sent", 2, None, NOW)
+    t.push_requeued(row)
+    assert (row.status, row.attempts) == ("pending", 0)
 
 
 def test_requeued_sends_again_from_any_state():

@@ -21,7 +21,7 @@ from jiandu.connectors import push as pusher
 from jiandu.push_message import push_message
 from jiandu.runtime import Runtime
 from jiandu.stages.report import StageReport
-from jiandu.models import pushes, store
+from jiandu.models import pushes, store, transitions
 from jiandu.models.schema import Issue, utcnow
 
 MAX_ATTEMPTS = 8
@@ -45,7 +45,7 @@ def queue_pushes(session: Session, issue: Issue, urls: list[str], *, force: bool
     for url in urls:
         row = pushes.push_for(session, issue, pusher.target_key(url), mask_url(url))
         if force:
-            row.status, row.attempts, row.error = "pending", 0, None
+            transitions.push_requeued(row)
 
 
 def push_pending(rt: Runtime, *, urls: list[str] | None = None,
@@ -64,16 +64,15 @@ def push_pending(rt: Runtime, *, urls: list[str] | None = None,
             if issue.id not in messages:
                 messages[issue.id] = message_for(session, settings, issue)
             title, body = messages[issue.id]
-            row.status = "sending"
-            row.attempts += 1
+            transitions.sending(row)
             session.commit()  # recorded before sending
             outcome = pusher.send(by_key[row.target_key], title, body)
             row.target = outcome.masked
             if outcome.ok:
-                row.status, row.error, row.sent_at = "sent", None, now or utcnow()
+                transitions.sent(row, now or utcnow())
                 report.pushed += 1
             else:
-                row.status, row.error = "failed", outcome.reason
+                transitions.refused(row, outcome.reason)
                 report.failed += 1
                 report.errors.append(f"issue {issue.number} to {outcome.masked}: {outcome.reason}")
             session.commit()  # recorded after sending
