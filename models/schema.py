@@ -286,7 +286,7 @@ class Push(Base):
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
     target_key: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(2048))  # masked
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
