@@ -98,3 +98,31 @@ def test_headers_that_drip_end_at_the_total_deadline(http_server):
     assert "deadline" in caught.value.reason
     # The fetch gave up while the head was still arriving, not after it had all come in.
     assert not drip.head_complete
+
+
+def test_a_redirect_hop_to_a_name_that_rebinds_is_refused_too(http_server, monkeypatch):
+    """Hop 1 is the test server (127.0.0.1, counted as public here); it redirects to a name
+    that answers a public address to the check and 127.0.0.2 to the connect."""
+    from tests.support.http_server import LocalHTTPServer
+
+    real = socket.getaddrinfo
+    asked = {"count": 0}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == "rebind2.test":
+            asked["count"] += 1
+            return _answers(PUBLIC if asked["count"] == 1 else "127.0.0.2", int(port or 80))
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    real_rule = http.is_refused_address
+    monkeypatch.setattr(http, "is_refused_address",
+                        lambda a: a != ipaddress.ip_address("127.0.0.1") and real_rule(a))
+    with LocalHTTPServer(host="127.0.0.2") as inner:
+        inner.route("/secret", body=b"internal only")
+        http_server.route("/go", redirect=f"http://rebind2.test:{inner.port}/secret")
+        with make_client(connect_timeout=1, read_timeout=2) as client:
+            with pytest.raises(BlockedAddress) as caught:
+                fetch(client, http_server.url("/go"))
+        assert inner.hits("/secret") == 0
+    assert http_server.hits("/go") == 1 and "127.0.0.2" in caught.value.reason
