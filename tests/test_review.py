@@ -22,6 +22,7 @@ from jiandu.stages import review
 from jiandu.stages.publish import publish
 from jiandu.zi import count_zi
 from tests.support.drafts import NOW, summarised_stories
+from tests.support.postgres import postgres_url  # noqa: F401  (fixture)
 
 GOOD_BULLETS = [
     "OpenAI于周一发布了新的安全框架，涉及12个风险类别，框架将由独立委员会审查并公开结果。",
@@ -439,3 +440,30 @@ def test_status_counts_the_draft(rt):
     counts = collect_status(rt)
     assert counts["stories in a draft (JIANDU_REVIEW)"] == 2
     assert counts["stories dropped by an editor"] == 1
+
+
+@pytest.mark.postgres
+def test_a_draft_on_postgresql(postgres_url, monkeypatch):
+    """The same draft life on PostgreSQL: drop, edit, approve; discard of a second draft."""
+    monkeypatch.setenv("JIANDU_REVIEW", "true")
+    monkeypatch.setenv("JIANDU_DATABASE_URL", postgres_url)
+    get_settings.cache_clear()
+    runtime = open_runtime()
+    try:
+        ids = summarised_stories(runtime, 3)
+        assert publish(runtime, now=NOW).draft
+        review.drop(runtime, 1, [ids[1]], "tester")
+        result = review.edit(runtime, ids[0], {"bullets": GOOD_BULLETS, "emoji": "🧪"}, "tester", number=1)
+        assert set(result.changed) == {"emoji", "bullets"}
+        review.set_highlight(runtime, 1, ids[2], True, "tester")
+        report = review.approve(runtime, 1, "tester")
+        assert report.stories == 2
+        with runtime.sessions() as session:
+            assert store.issue_by_number(session, 1).status == "published"
+            assert session.get(Item, ids[0]).edited["emoji"] == "🧪"
+            assert len(drafts.edits_of(session, ids[0])) == 1
+        summarised_stories(runtime, 1)
+        assert publish(runtime, now=NOW).issue_number == 2
+        assert review.discard(runtime, 2, "tester") == 1
+    finally:
+        runtime.close()
