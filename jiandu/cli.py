@@ -123,7 +123,19 @@ def source_location(value: str) -> str:
         if not path.is_file():
             raise InputError(f"{value}: not a file")
         return str(path.resolve())
-    return normalize_user_url(value)
+    try:
+        return normalize_user_url(value)
+    except InputError:
+        if "://" in value:
+            raise
+        raise InputError(f"{value}: no such file (and not a URL)") from None
+
+
+def store_has_source(rt, url: str) -> bool:
+    from jiandu.models import store
+
+    with rt.sessions() as session:
+        return any(s.url == url for s in store.list_sources(session))
 
 
 def rsshub_location(value: str, limit: Optional[int]) -> str:
@@ -152,9 +164,11 @@ def source_add(
                                       help="Never summarise items matching this. Repeatable."),
     min_zi: Optional[int] = typer.Option(None, "--min-zi", min=1, metavar="N",
                                          help="Skip texts shorter than N 字."),
+    no_check: bool = typer.Option(False, "--no-check", help="Add it without reading it first."),
 ) -> None:
     """Follow a feed (RSS, Atom, RDF or JSON Feed), or an RSSHub route: `rsshub:/twitter/user/NAME`
-    (resolved against JIANDU_RSSHUB_URL; README "Following accounts through RSSHub")."""
+    (resolved against JIANDU_RSSHUB_URL; README "Following accounts through RSSHub"). The feed is
+    read first: a page or file that is not a feed is refused."""
     from jiandu.models import store
 
     url = rsshub_location(location, limit) if location.startswith("rsshub:") else source_location(location)
@@ -164,13 +178,18 @@ def source_add(
     from jiandu.cli_rules import checked_rules
 
     include, exclude = checked_rules(include, "--include"), checked_rules(exclude, "--exclude")
+    from jiandu.cli_sources import check_new_feed
+
     rt = runtime()
+    warning = None if no_check or store_has_source(rt, url) else check_new_feed(url)
     with rt.sessions.begin() as session:
         source, created = store.add_source(session, kind="feed", url=url, name=name, section=section)
         if created and (include or exclude or min_zi):
             source.include, source.exclude, source.min_zi = include or None, exclude or None, min_zi
         sid = source.id
-    console.print(plain(f"{'Added' if created else 'Already following'} source {sid}: {url}"))
+    console.print(plain(f"{'Added' if created else 'Already following'} source {sid}: {url}"), soft_wrap=True)
+    if warning:
+        err.print(plain(f"warning: source {sid}: {warning}"), soft_wrap=True)
     if not created and (include or exclude or min_zi):
         console.print(plain(f"Its rules are unchanged: use `jiandu source edit {sid}` to change them."))
 
@@ -269,16 +288,30 @@ def links_import(
         if not file.is_file():
             raise InputError(f"{file}: no such file")
         parsed.append((file, read_saved_file(file)))
+    from jiandu.cli_tables import Column, display_path, emit
+
     rt = runtime()
-    report = {}
+    rows = []
     with rt.sessions.begin() as session:
         for file, records in parsed:
             source = store.links_source(session, str(file.resolve()), file.name)
             if section:
                 source.section = section
             new = store.add_saved_records(session, source, records, _now())
-            report[str(file)] = f"{new} new of {len(records)}"
-    console.print(summary_table("Imported", report))
+            rows.append({"file": display_path(file), "new": new, "found": len(records),
+                         "note": _import_note(file, records, new)})
+    emit(console, rows, [Column("file", "file", fixed=False), Column("new", "new", justify="right"),
+                         Column("found", "found", justify="right"), Column("note", "note", fixed=False)],
+         "table", title="Imported")
+
+
+def _import_note(file: Path, records: list, new: int) -> str:
+    if not records:
+        from jiandu.connectors.savedlinks import detect_format
+
+        kind = detect_format(file.read_text(encoding="utf-8", errors="replace")).value
+        return f"nothing to import: no links or clippings in this {kind} file (images are not links)"
+    return "already imported" if new == 0 else ""
 
 
 def _now() -> datetime:
@@ -373,6 +406,8 @@ def run(
 
 
 def show_publish(report: dict) -> None:
+    from jiandu.cli_tables import display_path
+
     delivery = report.pop("delivery", None) or {}
     pushed = report.pop("push", None) or {}
     console.print(summary_table("Publish", {k: v for k, v in report.items() if k != "files"}))
@@ -386,7 +421,7 @@ def show_publish(report: dict) -> None:
                       f"or sent (jiandu issue review {report['waiting_draft']}).")
     elif number:
         for path in report.get("files", []):
-            console.print(plain(f"Issue {number}: {path}"))
+            console.print(plain(f"Issue {number}: {display_path(path)}"), soft_wrap=True)
         if report.get("draft"):
             console.print(f"Issue {number} is a draft: nothing was sent. Review it with "
                           f"`jiandu issue review {number}` or `jiandu desk`, then "

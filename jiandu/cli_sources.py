@@ -134,3 +134,29 @@ def source_remove(references: list[str] = typer.Argument(..., metavar="SOURCE...
         return f"Removed source {label} and {removed} item(s)"
 
     _change(references, "remove", apply)
+
+
+def check_new_feed(url: str) -> str | None:
+    """Read a feed before following it, as feed readers do. A page or file that is not a feed is
+    refused (one line naming it); a feed that cannot be reached now is added with a warning
+    (returned), since ingest retries. rsshub: routes are checked by their first poll."""
+    if url.startswith("rsshub:"):
+        return None
+    from jiandu.cli import settings
+    from jiandu.connectors.errors import FetchError, ParseError
+    from jiandu.connectors.feeds import fetch_feed
+    from jiandu.connectors.http import make_client
+
+    s = settings()
+    try:
+        with make_client(connect_timeout=min(s.connect_timeout, 5), read_timeout=min(s.read_timeout, 10)) as client:
+            fetched = fetch_feed(client, url, max_bytes=s.max_body_bytes, allow_private=s.allow_private_hosts)
+    except ParseError as exc:
+        raise InputError(f"{url}: {exc.reason}; not following it "
+                         "(give the feed's own address, often linked as RSS or Atom on the page; "
+                         "--no-check adds it anyway)") from None
+    except FetchError as exc:
+        return f"could not read it now ({exc.reason}); added anyway: ingest will try again"
+    if not fetched.entries:
+        return "the feed has no entries yet"
+    return None

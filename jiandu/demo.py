@@ -36,6 +36,7 @@ def main() -> None:
     # The sample feeds are dated: a first poll would take only their last few days.
     os.environ.setdefault("JIANDU_FIRST_POLL_MAX_AGE_DAYS", "36500")
     from jiandu.cli import app, console
+    from jiandu.cli_tables import display_path
     from jiandu.runtime import open_runtime
     from jiandu.stages.publish import edition_path
     from jiandu.models import store
@@ -51,7 +52,8 @@ def main() -> None:
         number = issue.number
     console.rule("The issue")
     for fmt in ("md", "html"):
-        console.print(f"{fmt:>4}: {edition_path(rt.settings.out_dir, number, fmt)}")
+        console.print(f"{fmt:>4}: {display_path(edition_path(rt.settings.out_dir, number, fmt))}",
+                      soft_wrap=True)
 
 
 if __name__ == "__main__":

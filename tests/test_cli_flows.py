@@ -163,5 +163,5 @@ def test_importing_saved_links_twice_adds_nothing():
 
     notes = FIXTURES / "saved" / "seed000_markdown_note.md"
     first = jiandu("links", "import", str(notes)).output
-    assert "12 new of 12" in first
-    assert "0 new of 12" in jiandu("links", "import", str(notes)).output
+    assert "seed000_markdown_note.md\t12\t12\t\n" in first  # file, new, found, note
+    assert "seed000_markdown_note.md\t0\t12\talready imported" in jiandu("links", "import", str(notes)).output

@@ -119,3 +119,27 @@ def test_issue_list_and_status_count_stories_and_items_apart(tmp_path):
     table = jiandu("issue", "list").stdout.splitlines()
     assert table[0].split("\t")[:5] == ["#", "status", "date", "stories", "items"]
     assert table[1].split("\t")[3:5] == ["2", "3"]
+
+
+def test_small_things_a_newcomer_meets(tmp_path):
+    """Issue 13, item 10: a missing feed file is "no such file"; a page that is no feed is refused
+    at add time; a file name keeps its underscores; an import that finds nothing says why."""
+    missing = jiandu("source", "add", str(tmp_path / "nope.xml"))
+    assert missing.returncode == 1 and "nope.xml: no such file" in missing.stderr
+    page = tmp_path / "notafeed.html"
+    page.write_text("<html><head><title>x</title></head><body><p>hello</p></body></html>", encoding="utf-8")
+    refused = jiandu("source", "add", str(page))
+    assert refused.returncode == 1 and "notafeed.html" in refused.stderr and "not a feed" in refused.stderr
+    assert json.loads(jiandu("source", "list", "--format", "json").stdout) == []
+    assert jiandu("source", "add", "--no-check", str(page)).returncode == 0
+
+    logseq = tmp_path / "004_8784da2637a6b130.txt"
+    logseq.write_text("- 一个想法 #ai\n\t- ![](https://example.org/x.png)\n\t- [[LLM]] 也会这样\n", encoding="utf-8")
+    notes = tmp_path / "000_6d701c43eb09b0c7.txt"
+    notes.write_text("# 笔记\n\nhttps://example.org/a\n", encoding="utf-8")
+    imported = jiandu("links", "import", str(notes), str(logseq), COLUMNS="200")
+    assert imported.returncode == 0, imported.stderr
+    rows = [line.split("\t") for line in imported.stdout.splitlines()]
+    assert rows[0] == ["file", "new", "found", "note"]
+    assert rows[1][:3] == [notes.name, "1", "1"]  # underscores kept, not shown as spaces
+    assert rows[2][:3] == [logseq.name, "0", "0"] and "no links" in rows[2][3]

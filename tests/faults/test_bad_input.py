@@ -46,7 +46,7 @@ CASES = [
                                   b"<body><p>Buy now</p></body></html>"}),
     Case("bookmarks file that is binary", ["links", "import", "bookmarks.html"], ["bookmarks.html"],
          files={"bookmarks.html": bytes(range(256)) * 4}),
-    Case("notes file in GBK", ["links", "import", "notes.md"], [], ok=True, stdout="2 new of 2",
+    Case("notes file in GBK", ["links", "import", "notes.md"], [], ok=True, stdout="notes.md\t2\t2",
          files={"notes.md": GBK_NOTES.encode("gbk")}),
     Case("URL with spaces", ["links", "add", "https://example.com/a b"], ["https://example.com/a b", "spaces"]),
     Case("feed URL with spaces", ["source", "add", "http://exa mple.com/feed"], ["exa mple.com", "spaces"]),

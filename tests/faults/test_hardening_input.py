@@ -20,7 +20,7 @@ CASES = [
     Case("broken IPv6 literal, source add", ["source", "add", "http://[::1"], ["http://[::1"]),
     Case("broken IPv6 literal, links add", ["links", "add", "http://[::1"], ["http://[::1"]),
     Case("broken IPv6 literal in a URL list", ["links", "import", "urls.txt"], [], ok=True,
-         stdout="1 new of 1", files={"urls.txt": b"http://[::1\nhttps://example.com/fine\n"}),
+         stdout="urls.txt\t1\t1", files={"urls.txt": b"http://[::1\nhttps://example.com/fine\n"}),
     Case("broken IPv6 literal in an OPML file", ["source", "import-opml", "feeds.opml"], [], ok=True,
          stdout="added", files={"feeds.opml": b'<?xml version="1.0"?><opml version="2.0"><body>'
                                               b'<outline text="bad" xmlUrl="http://[::1"/>'
