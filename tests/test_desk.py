@@ -304,3 +304,10 @@ def test_a_story_from_several_sources_shows_every_link(client, rt, draft):
     story_page = client.get(f"/issues/1/stories/{draft[0]}").text
     assert 'href="http://example.com/news/0"' in story_page
     assert 'href="http://other.example/same-story"' in story_page
+
+
+def test_unknown_or_misplaced_actions_are_404(client, rt, draft):
+    assert post(client, "/issues/1/drop").status_code == 404  # a story action without a story
+    assert post(client, f"/issues/1/stories/{draft[0]}/approve").status_code == 404
+    assert post(client, "/issues/1/explode").status_code == 404
+    assert status_of(rt, draft[0]) == "drafted"

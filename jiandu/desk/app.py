@@ -207,6 +207,9 @@ def create_app(rt: Runtime, security: DeskSecurity) -> Starlette:
         form = await form_of(request)
         editor = editor_of(request, security)
         back = f"/issues/{number}" + (f"#story-{item_id}" if item_id else "")
+        per_story = name in ("drop", "restore", "section", "highlight", "resummarise", "edit")
+        if per_story != (item_id is not None):
+            return desk.error(request, "No such action.", status=404, back=back)
         try:
             if name == "drop":
                 await run_in_threadpool(review.drop, rt, number, [item_id], editor)
