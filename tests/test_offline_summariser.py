@@ -168,3 +168,36 @@ def test_bullets_carry_no_list_markers_urls_or_bold_markers():
         assert "**" not in bullet and "http" not in bullet and "t.co" not in bullet
         assert not bullet.startswith(("- ", "* ", "-", "*"))
     assert any(bullet.startswith("马斯克：特斯拉") for bullet in summary.bullets)
+
+
+def test_a_text_too_short_is_skipped_once_with_its_reason_not_retried(tmp_path, monkeypatch):
+    """Issue 13, item 14, through the summarise stage: skipped, never 'failed' and rescheduled."""
+    from datetime import timedelta
+
+    from jiandu.models import store
+    from jiandu.models.schema import Item, utcnow
+    from jiandu.runtime import open_runtime
+    from jiandu.settings import get_settings
+    from jiandu.stages.ingest import ingest
+    from jiandu.stages.summarise import summarise
+
+    monkeypatch.setenv("JIANDU_FETCH_PAGES", "false")
+    feed = tmp_path / "feed.xml"
+    feed.write_text("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title>"
+                    "<item><guid>short</guid><title>短</title><description>第一句话。第二句话。</description></item>"
+                    f"<item><guid>ru</guid><title>ru</title><description>{RUSSIAN}</description></item>"
+                    "</channel></rss>", encoding="utf-8")
+    get_settings.cache_clear()
+    rt = open_runtime()
+    with rt.sessions.begin() as session:
+        store.add_source(session, kind="feed", url=str(feed))
+    ingest(rt)
+    report = summarise(rt)
+    assert (report.summarised, report.too_short, report.failed) == (1, 1, 0)
+    with rt.sessions() as session:
+        short = session.query(Item).filter(Item.guid == "short").one()
+        assert short.status == "skipped" and "too short" in short.error
+        assert short.next_attempt_at is None and short.failed_stage is None
+    again = summarise(rt, now=utcnow() + timedelta(days=3))
+    assert (again.summarised, again.too_short, again.failed) == (0, 0, 0)
+    rt.close()
