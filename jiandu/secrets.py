@@ -18,7 +18,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import BaseModel, SecretStr
 
 MASK = "***"
-MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words; no real key is this short
+# Shorter values are words ("local", "test", "ollama" as a placeholder key for a local server)
+# that masking would cut out of host names and reasons; real keys and passwords are longer.
+MIN_SECRET_LENGTH = 8
 _secrets: set[str] = set()
 _lock = threading.Lock()
 
