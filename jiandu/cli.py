@@ -32,7 +32,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-source_app = typer.Typer(help="Feeds to follow: add, list, import and export OPML.", no_args_is_help=True)
+source_app = typer.Typer(help="Feeds to follow: add, list, disable, enable, remove; OPML import and export.",
+                         no_args_is_help=True)
 links_app = typer.Typer(help="Saved links: URLs, notes, clippings and bookmark exports.", no_args_is_help=True)
 items_app = typer.Typer(help="Items: export everything jiandu knows about each one; edit a summary.",
                         no_args_is_help=True)
@@ -560,8 +561,10 @@ def issue_send(
 def config(
     format: str = typer.Option("table", "--format", metavar="FORMAT", help="table, or json (for scripts)."),
 ) -> None:
-    """What will actually be used (summariser, database, mail, site), then every setting with its
-    value (secrets masked) and where it came from: $VARIABLE, the jiandu.toml file, or default."""
+    """What will be used, and every setting with where it came from.
+
+    First the decisions (summariser, database, mail, site), then each setting's value (secrets
+    masked) and its origin: $VARIABLE, the jiandu.toml file, or default."""
     from jiandu.cli_tables import Column, check_format, emit
     from jiandu.config_view import config_rows
     from jiandu.settings import config_file
