@@ -95,12 +95,13 @@ def source_backfill(
 
 @items_app.command("why")
 def items_why(item_id: int = typer.Argument(..., metavar="ITEM", help="Item id (from `jiandu items export`).")) -> None:
-    """Why an item was skipped, merged, held or failed, or where it stands."""
+    """Why an item was skipped, merged, held or failed, or where it stands: for a story in an
+    issue (or waiting for the next), its rank in its section, its score and why, and 看点."""
     from jiandu.item_explain import explain
 
     rt = runtime()
     with rt.sessions() as session:
-        lines = explain(session, item_id)
+        lines = explain(session, item_id, rt.settings)
     if lines is None:
         raise InputError(f"{item_id}: no such item (see `jiandu items export`)")
     for line in lines:

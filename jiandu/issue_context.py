@@ -1,8 +1,9 @@
 """The finished context of one issue: everything the templates show, nothing they compute (pure).
 
 Order of the items (FORMAT.md): sections in the publication's configured order, and within a
-section (or the whole issue, for the flat variant) the most important first, then the newest,
-then by title so that equal items keep a stable order. An item whose section the publication
+section (or the whole issue, for the flat variant) the highest score first (jiandu.ranking:
+importance, outlets, freshness, source weight), then the newest, then by title so that equal
+items keep a stable order. The same score picks the 看点 the editor left to it. An item whose section the publication
 does not configure goes to the last configured section (usually 其他).
 """
 
@@ -12,6 +13,7 @@ import datetime
 import re
 from urllib.parse import urlsplit
 
+from jiandu.ranking import Rank, rank
 from jiandu.records import DigestItem, Publication
 from jiandu.sections import placed_section
 from jiandu.stats_line import digest_stats
@@ -38,21 +40,22 @@ def build_context(
     if not publication.sections:
         raise ValueError(f"publication {publication.name!r} configures no sections")
 
-    ordered = sorted(items, key=_importance_then_newest)
+    ranks = _ranks(items)
+    ordered = sorted(items, key=lambda item: _score_then_newest(item, ranks[id(item)]))
     if publication.variant == "sectioned":
         ordered = _group_by_section(ordered, publication.sections)
 
     views = [
-        _item_view(item, position, placed_section(item.section, publication.sections))
+        _item_view(item, position, placed_section(item.section, publication.sections), ranks[id(item)])
         for position, item in enumerate(ordered, start=1)
     ]
     sections = _section_views(views, publication.variant)
 
-    # The editor's picks, then the most important items up to the configured number, shown
-    # in the order they appear in the issue; an item the editor took out is never picked.
+    # The editor's picks, then the highest scores up to the configured number, shown in the
+    # order they appear in the issue; an item the editor took out is never picked.
     picked = [view for view in views if view["highlight"] is True]
     top = sorted((view for view in views if view["highlight"] is None),
-                 key=lambda view: (-view["importance"], view["position"]))
+                 key=lambda view: (-view["score"], view["position"]))
     chosen = picked + top[: max(publication.highlights - len(picked), 0)]
     highlights = sorted(chosen, key=lambda view: view["position"])
 
@@ -84,18 +87,6 @@ def build_context(
     }
 
 
-def link_label(url: str) -> str:
-    """What a reader sees for a link: the site's domain (mp.weixin.qq.com, openai.com), not a
-    URL that wraps over three lines; the full URL stays the link's target."""
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        host = ""
-    if not host or not is_web_link(url):
-        return url
-    return host[4:] if host.startswith("www.") else host
-
-
 def subject_for(template: str | None, publication: Publication, number: int,
                 date: datetime.date) -> str:
     """A title or subject line from a template with {publication}, {number} and {date}
@@ -110,6 +101,18 @@ def subject_for(template: str | None, publication: Publication, number: int,
         ) from None
 
 
+def link_label(url: str) -> str:
+    """What a reader sees for a link: the site's domain (mp.weixin.qq.com, openai.com), not a
+    URL that wraps over three lines; the full URL stays the link's target."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        host = ""
+    if not host or not is_web_link(url):
+        return url
+    return host[4:] if host.startswith("www.") else host
+
+
 def is_web_link(url: str) -> bool:
     """True for an absolute http(s) URL: the only links an edition makes clickable."""
     try:
@@ -121,8 +124,17 @@ def is_web_link(url: str) -> bool:
     )
 
 
-def _importance_then_newest(item: DigestItem) -> tuple:
-    return (-item.importance, -item.published.timestamp(), item.title)
+def _ranks(items: list[DigestItem]) -> dict[int, Rank]:
+    """Each item's rank (by id(item)), freshness measured from the newest item."""
+    if not items:
+        return {}
+    newest = max(item.published for item in items)
+    return {id(item): rank(item.importance, item.outlets, item.source_weight, item.published, newest)
+            for item in items}
+
+
+def _score_then_newest(item: DigestItem, item_rank: Rank) -> tuple:
+    return (-item_rank.score, -item.published.timestamp(), item.title)
 
 
 def _group_by_section(items: list[DigestItem], sections: list[str]) -> list[DigestItem]:
@@ -131,7 +143,7 @@ def _group_by_section(items: list[DigestItem], sections: list[str]) -> list[Dige
     return sorted(items, key=lambda item: rank[placed_section(item.section, sections)])
 
 
-def _item_view(item: DigestItem, position: int, placed_section: str) -> dict:
+def _item_view(item: DigestItem, position: int, placed_section: str, item_rank: Rank) -> dict:
     title = _one_paragraph(item.title)
     emoji = _one_paragraph(item.emoji)
     return {
@@ -150,6 +162,8 @@ def _item_view(item: DigestItem, position: int, placed_section: str) -> dict:
                   for url in item.links],
         "highlight": item.highlight,
         "ref": item.ref,
+        "score": item_rank.score,  # ranking; not rendered
+        "ranking": item_rank.explain(),
     }
 
 

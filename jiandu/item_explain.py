@@ -17,7 +17,8 @@ _WHY = {
 }
 
 
-def explain(session: Session, item_id: int) -> list[str] | None:
+def explain(session: Session, item_id: int, settings=None) -> list[str] | None:
+    """The item's lines; with `settings`, also where it ranks in its issue (or the next one)."""
     item = store.item_by_id(session, item_id)
     if item is None:
         return None
@@ -49,4 +50,45 @@ def explain(session: Session, item_id: int) -> list[str] | None:
             lines.append(f"  importance {item.summary.importance} of 5, section {item.summary.section}")
     if item.text_origin:
         lines.append(f"  text from the {item.text_origin}" + (f" ({item.text_reason})" if item.text_reason else ""))
+    if settings is not None and status in (ItemStatus.SUMMARISED, ItemStatus.PUBLISHED, ItemStatus.DRAFTED) \
+            and item.story_id in (None, item.id):
+        lines.extend(ranking_lines(session, settings, item))
     return lines
+
+
+def ranking_lines(session: Session, settings, item) -> list[str]:
+    """Where the story stands in its issue (or in the next one, while it waits) and why: the
+    score of jiandu.ranking, as the issue's own context computed it."""
+    from datetime import date
+
+    from jiandu.models import drafts
+    from jiandu.models.schema import utcnow
+    from jiandu.stages.publish import issue_context
+
+    if item.issue is not None:
+        leaders = drafts.stories(session, item.issue, dropped=False)
+        where = f"issue {item.issue.number}"
+        context = issue_context(session, settings, leaders, item.issue.number,
+                                date.fromisoformat(item.issue.issue_date))
+    else:
+        leaders = store.publishable_items(session, since=None, until=None,
+                                          include_unfaithful=not settings.hold_unfaithful,
+                                          limit=settings.issue_max_stories)
+        if item.id not in {leader.id for leader in leaders}:
+            return [f"  waits: {len(leaders)} stories rank before it for the next issue "
+                    f"(JIANDU_ISSUE_MAX_STORIES {settings.issue_max_stories})"]
+        where = "the next issue, as it stands"
+        context = issue_context(session, settings, leaders, 0, utcnow().date())
+    for section in context["sections"]:
+        for place, view in enumerate(section["items"], start=1):
+            if view["ref"] != item.id:
+                continue
+            in_section = f" in {section['name']}" if section["name"] else ""
+            highlighted = any(h["anchor"] == view["anchor"] for h in context["highlights"])
+            chosen = {True: "chosen by the editor", False: "taken out by the editor"}.get(
+                view["highlight"], "by score")
+            return [f"  ranked {place} of {len(section['items'])}{in_section} "
+                    f"(story {view['position']} of {context['item_count']} in {where})",
+                    f"  {view['ranking']}",
+                    f"  看点: {'yes' if highlighted else 'no'} ({chosen})"]
+    return []

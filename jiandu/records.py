@@ -123,6 +123,8 @@ class DigestItem(ControlFree):
     source_chars: int  # 字 of the full extracted text
     highlight: bool | None = None  # the editor's 看点 choice; None: the most important are shown
     ref: int | None = None  # the caller's id for the story (the desk's item id); not rendered
+    outlets: int = 1  # sites that carried the story (its merged items): ranking
+    source_weight: float = 1.0  # JIANDU_SOURCE_WEIGHTS for its sources (the highest): ranking
 
 
 @dataclass

@@ -322,12 +322,14 @@ def test_flat_context_is_one_list_in_importance_and_time_order():
     assert titles_by_section(context) == [(None, ["c", "b", "a"])]
 
 
-def test_highlights_are_the_most_important_in_issue_order():
+def test_highlights_are_the_highest_scores_in_issue_order():
     items = [make_item(str(n), "产品介绍" if n % 2 else "产业资讯", n % 5 + 1, n + 1) for n in range(12)]
     publication = dataclasses.replace(sample_publication(), highlights=10)
     context = build_context(publication, items, number=1, date=ISSUE_DATE)
     shown = [i for s in context["sections"] for i in s["items"]]
-    ranked = sorted(shown, key=lambda i: (-i["importance"], i["position"]))[:10]
+    ranked = sorted(shown, key=lambda i: (-i["score"], i["position"]))[:10]
+    # Of the three importance-1 items, the freshest (day 11) is the one kept.
+    assert "10" in {h["heading"].split(" ")[0] for h in context["highlights"]}
     assert [h["heading"] for h in context["highlights"]] == [
         i["heading"] for i in shown if i in ranked
     ]

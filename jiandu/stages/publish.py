@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jiandu.issue_context import build_context, subject_for
+from jiandu.ranking import outlets_of, source_weight
 from jiandu.records import DigestItem, Publication
 from jiandu.render import render
 from jiandu.runtime import Runtime
@@ -50,19 +51,23 @@ def day_bounds(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
-def digest_item(leader: Item, members: list[Item]) -> DigestItem:
+def digest_item(leader: Item, members: list[Item], weights: dict[str, float] | None = None) -> DigestItem:
+    """The story as the issue shows it; `weights` is JIANDU_SOURCE_WEIGHTS (for ranking)."""
     summary = effective_summary(leader.summary, leader.edited)  # the editor's version, if any
+    story = [leader, *[m for m in members if m.id != leader.id]]
     links: list[str] = []
-    for member in [leader, *[m for m in members if m.id != leader.id]]:
+    for member in story:
         for link in member.links or ([member.url] if member.url else []):
             if link and link not in links:
                 links.append(link)
+    outlets = outlets_of([member.url for member in story], [f"source {m.source_id}" for m in story])
+    weight = source_weight(weights, [(m.source_id, m.source.url) for m in story]) if weights else 1.0
     return DigestItem(
         title=summary.title, emoji=summary.emoji, section=summary.section,
         importance=summary.importance, bullets=list(summary.bullets), links=links,
         published=leader.published_at or leader.first_seen_at,
         source_chars=leader.text.zi if leader.text else 0,
-        highlight=leader.highlight, ref=leader.id,
+        highlight=leader.highlight, ref=leader.id, outlets=outlets, source_weight=weight,
     )
 
 
@@ -133,7 +138,7 @@ def fill_editions(issue: Issue, context: dict, leaders: list[Item]) -> None:
 def issue_context(session, settings: Settings, leaders: list[Item], number: int, day: date) -> dict:
     """The finished context the templates render, from the stories' stored summaries."""
     members = store.story_members(session, [item.id for item in leaders])
-    items = [digest_item(leader, members[leader.id]) for leader in leaders]
+    items = [digest_item(leader, members[leader.id], settings.source_weights) for leader in leaders]
     return build_context(publication_of(settings), items, number=number, date=day)
 
 
