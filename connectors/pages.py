@@ -10,6 +10,8 @@ to decode, or decodes into mojibake, gives way to the next one.
 from __future__ import annotations
 
 import mimetypes
+import multiprocessing
+import os
 import re
 import threading
 
@@ -42,6 +44,13 @@ _TRAFILATURA = threading.Lock()
 # largest real article page in the readability corpus has about 10,000. Over the budget, the
 # parts that never hold an article are pruned; still over, the page is refused, not extracted.
 MAX_EXTRACT_ELEMENTS = 50_000
+# Within that, shapes differ (48,000 nested elements took 8 s): a page over TIMED_FROM elements
+# (past every real page in that corpus) is read in a worker process killed after EXTRACT_SECONDS.
+TIMED_FROM = 15_000
+EXTRACT_SECONDS = 20.0
+# One such worker per core at most, however many pages are fetched at once (each holds a page's
+# tree and trafilatura, a few hundred MB).
+_TIMED_WORKERS = threading.BoundedSemaphore(os.cpu_count() or 1)
 _NEVER_ARTICLE = ("script", "style", "noscript", "svg", "template", "iframe", "select", "form",
                   "nav", "footer", "aside", "button")
 
@@ -97,16 +106,18 @@ def decode_html(body: bytes, header_charset: str | None = None) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-def _within_budget(tree, url: str) -> None:  # noqa: ANN001 - an lxml element
-    """Prune a page over the element budget; raise ParseError if it is still over."""
+def _within_budget(tree, url: str) -> int:  # noqa: ANN001 - an lxml element
+    """Prune a page over the element budget; raise ParseError if it is still over. Returns
+    the page's element count."""
     count = _elements(tree)
     if count <= MAX_EXTRACT_ELEMENTS:
-        return  # the usual case: the page goes to trafilatura untouched
+        return count  # the usual case: the page goes to trafilatura untouched
     etree.strip_elements(tree, *_NEVER_ARTICLE, with_tail=False)
     pruned = _elements(tree)
     if pruned > MAX_EXTRACT_ELEMENTS:
         raise ParseError(url, f"page too large to extract: {pruned:,} elements after pruning "
                               f"{count - pruned:,} (budget {MAX_EXTRACT_ELEMENTS:,})")
+    return pruned
 
 
 def _elements(tree) -> int:  # noqa: ANN001 - an lxml element
@@ -135,17 +146,49 @@ def extract_page(page: PageFetch) -> Extracted:
             raise ParseError(page.url, "not parseable as HTML")
         language = (tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
                     or None)
-        _within_budget(tree, page.url)
-        document = trafilatura.bare_extraction(tree, url=page.url, with_metadata=True,
-                                               include_comments=False, include_tables=True)
-    main_text = document.text if document is not None else None
+        elements = _within_budget(tree, page.url)
+        if elements <= TIMED_FROM:
+            document = _document_fields(tree, page.url)
+        else:
+            html = etree.tostring(tree, encoding="unicode")
+    if elements > TIMED_FROM:  # outside the lock: other pages extract meanwhile
+        document = _with_time_budget(html, page.url, elements)
+    main_text = document["text"] if document is not None else None
     if not main_text or not main_text.strip():
         raise ParseError(page.url, "no main text found in the page")
     paragraphs = (line.strip() for line in main_text.splitlines())
     return Extracted(text="\n\n".join(p for p in paragraphs if p),
-                     title=document.title or None,
-                     author=document.author or None,
-                     date=iso_to_utc(document.date),
-                     sitename=document.sitename or None,
-                     language=document.language or (language.strip() if language else None),
-                     url=document.url if document.url and document.url != page.url else None)
+                     title=document["title"] or None,
+                     author=document["author"] or None,
+                     date=iso_to_utc(document["date"]),
+                     sitename=document["sitename"] or None,
+                     language=document["language"] or (language.strip() if language else None),
+                     url=document["url"] if document["url"] and document["url"] != page.url else None)
+
+
+def _document_fields(tree, url: str) -> dict | None:  # noqa: ANN001 - an lxml element
+    """trafilatura's reading of a page, as plain values (they cross a process boundary)."""
+    document = trafilatura.bare_extraction(tree, url=url, with_metadata=True,
+                                           include_comments=False, include_tables=True)
+    if document is None:
+        return None
+    return {name: getattr(document, name, None)
+            for name in ("text", "title", "author", "date", "sitename", "language", "url")}
+
+
+def _fields_of_html(html: str, url: str) -> dict | None:
+    """In a worker process: parse and read a large page."""
+    tree = load_html(html)
+    return _document_fields(tree, url) if tree is not None else None
+
+
+def _with_time_budget(html: str, url: str, elements: int) -> dict | None:
+    """A large page is read in a worker process that is killed past EXTRACT_SECONDS: a
+    thread cannot be stopped, a process can."""
+    with _TIMED_WORKERS, multiprocessing.get_context("spawn").Pool(1) as pool:
+        pending = pool.apply_async(_fields_of_html, (html, url))
+        try:
+            return pending.get(timeout=EXTRACT_SECONDS)
+        except multiprocessing.TimeoutError:  # leaving the with block kills the worker
+            raise ParseError(url, f"extraction stopped after {EXTRACT_SECONDS:g} s (time budget); "
+                                  f"the page has {elements:,} elements") from None

@@ -41,3 +41,24 @@ def test_a_page_of_120000_links_fails_with_the_budget_as_its_reason(monkeypatch,
     assert (status, stage) == ("failed", "fetch"), items["bomb"]
     assert "budget" in error and "elements" in error, error
     assert items["fine"][0] == "extracted" and report.text_from_page == 1
+
+
+def test_a_large_page_that_takes_too_long_is_stopped_at_the_time_budget(monkeypatch):
+    """Within the element budget, a large page is read in a worker process that is killed past
+    the time budget (shortened here so the case is quick)."""
+    import jiandu.connectors.pages as pages
+    from jiandu.connectors.errors import ParseError
+    from jiandu.records import PageFetch
+
+    title, text = article("gmw")
+    many = "".join(f"<p>paragraph {i} has some words in it.</p>" for i in range(24_000))
+    html = article_html(title, text).replace("</article>", f"</article>{many}")
+    monkeypatch.setattr(pages, "EXTRACT_SECONDS", 0.5)
+    page = PageFetch(url="http://example.com/long", status=200, content_type="text/html",
+                     charset="utf-8", body=html.encode())
+    try:
+        pages.extract_page(page)
+    except ParseError as error:
+        assert "time budget" in error.reason, error.reason
+    else:
+        raise AssertionError("a page that needs seconds was read within a 0.5 s budget")
