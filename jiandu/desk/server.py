@@ -19,15 +19,21 @@ def security_for(rt: Runtime, host: str) -> DeskSecurity:
         raise InputError(str(exc)) from None
 
 
-def _server(rt: Runtime, host: str, port: int):
+def _server(rt: Runtime, host: str, port: int, announce: str | None = None):
     import uvicorn
 
     from jiandu.desk.app import create_app
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            if announce and self.started:  # said once it listens, not before
+                print(announce, flush=True)
+
     app = create_app(rt, security_for(rt, host))
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             server_header=False, proxy_headers=False)
-    return uvicorn.Server(config)
+    return Server(config)
 
 
 def desk_url(host: str, port: int) -> str:
@@ -40,9 +46,8 @@ def desk_url(host: str, port: int) -> str:
 def run_desk(rt: Runtime, *, host: str = "127.0.0.1", port: int = 8765,
              open_browser: bool = False) -> None:
     """Serve the desk until Ctrl-C."""
-    server = _server(rt, host, port)
     url = desk_url(host, port)
-    print(f"The editor's desk: {url}  (Ctrl-C to stop)", flush=True)
+    server = _server(rt, host, port, announce=f"The editor's desk: {url}  (Ctrl-C to stop)")
     if open_browser:
         import webbrowser
 
