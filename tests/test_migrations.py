@@ -3,7 +3,6 @@ previous revision with rows in it, and from a database create_all made before mi
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
 import pytest
