@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jiandu.cjk import has_han
 from jiandu.faithfulness import check_bullets
 
 Checker = Callable[[list[str], str], list[str]]
 TARGET_FALSE_ALARMS = 0.02  # at most, on faithful bullets
 TARGET_CATCH = 0.95  # at least, for planted numbers and names
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def load_set(folder: Path) -> tuple[dict[str, str], list[Case]]:
             raise SetError(f"planted case {number}: no faithful bullet {name}[{index}]") from None
         if original.count(old) != 1:
             raise SetError(f"planted case {number}: {old!r} is not once in {name}[{index}]")
-        script = "chinese" if _CJK.search(new) else "latin"
+        script = "chinese" if has_han(new) else "latin"
         cases.append(Case(name, original.replace(old, new), planted["kind"], script, original))
     return articles, cases
 
