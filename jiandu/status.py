@@ -34,6 +34,9 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
         prompt = sum(r.stats.get("prompt_tokens", 0) for r in week if r.stage == "summarise")
         completion = sum(r.stats.get("completion_tokens", 0) for r in week if r.stage == "summarise")
         cost = sum(run_cost(rt.settings, r.stats) for r in week if r.stage == "summarise")
+        skipped = store.skipped_by_kind(session)  # jiandu.rules.skip_kind: rule, first poll, triage
+        triage_saved = sum(r.stats.get("triage_tokens_saved", 0) for r in week if r.stage == "summarise")
+        rules_saved = sum(r.stats.get("tokens_not_spent", 0) for r in week if r.stage == "summarise")
         return {
             "sources": len(sources),
             "sources failing": sum(1 for s in sources if s.error_count),
@@ -48,10 +51,15 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
             "items published": counts.get(ItemStatus.PUBLISHED, 0),
             "items merged into a story": counts.get(ItemStatus.MERGED, 0),
             "items held (unsupported claims)": counts.get(ItemStatus.HELD, 0),
+            "items skipped by a rule": skipped.get("rule", 0),
+            "items skipped as off-topic (triage)": skipped.get("triage", 0),
+            "items seen at a first poll, not read (source backfill)": skipped.get("first poll", 0),
             "stories in a draft (JIANDU_REVIEW)": counts.get(ItemStatus.DRAFTED, 0),
             "stories dropped by an editor": counts.get(ItemStatus.DROPPED, 0),
             "tokens this week": prompt + completion,
             "cost this week (USD)": round(cost, 4),
+            "tokens triage saved this week (estimated)": triage_saved,
+            "tokens rules saved this week (estimated)": rules_saved,
             "emails not delivered (failed)": failed_mail,
             "pushes not delivered (failed)": pushes.failed_pushes(session),
             "last issue": _issue_line(session, latest) if latest else "none",

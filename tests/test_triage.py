@@ -188,3 +188,38 @@ def test_a_text_is_judged_once_per_process():
         assert not elsewhere.relevant and elsewhere.requests == 1  # another topic asks again
         assert len(llm.requests) == 2
         assert llm.requests[0]["response_format"]["schema"]["required"] == ["relevant", "score", "reason"]
+
+
+# Reports ---------------------------------------------------------------------------------------
+
+
+def test_the_run_report_and_status_count_each_kind_of_skip_and_the_tokens_saved(monkeypatch):
+    """A rule, the topic (offline keywords) and a first poll each skip one entry; `jiandu run`
+    and `jiandu status` say how many of each, and what the skipped summaries would have cost."""
+    now = datetime.now(timezone.utc)
+    monkeypatch.setenv("COLUMNS", "200")  # one table row a line
+    monkeypatch.setenv("JIANDU_ALLOW_PRIVATE_HOSTS", "true")
+    monkeypatch.setenv("JIANDU_FETCH_PAGES", "false")
+    monkeypatch.setenv("JIANDU_TRIAGE", "auto")
+    monkeypatch.setenv("JIANDU_TOPIC_KEYWORDS", "大模型, 促销")
+    monkeypatch.setenv("JIANDU_EXCLUDE", "促销")
+    monkeypatch.setenv("JIANDU_FIRST_POLL_MAX_AGE_DAYS", "3")
+    old = [("old", ("旧闻：大模型去年的消息", AI_TEXT + " 去年。"), now - timedelta(days=200))]
+    with LocalHTTPServer() as feeds:
+        feeds.route("/feed.xml", body=feed(feeds.url("/p/"), entries() + old),
+                    headers={"Content-Type": "application/rss+xml"})
+        assert jiandu("source", "add", feeds.url("/feed.xml")).returncode == 0
+        run = jiandu("run")
+        assert run.returncode == 0, run.stderr
+    assert table_value(run.stdout, "skipped first poll") == "1"
+    assert table_value(run.stdout, "skipped by rule") == "1"
+    assert table_value(run.stdout, "skipped by triage") == "1"
+    assert int(table_value(run.stdout, "triage tokens saved")) > 50
+    status = jiandu("status")
+    assert status.returncode == 0, status.stderr
+    assert table_value(status.stdout, "items skipped by a rule") == "1"
+    assert table_value(status.stdout, "items skipped as off-topic (triage)") == "1"
+    assert table_value(status.stdout, "items seen at a first poll, not read (source backfill)") == "1"
+    saved = int(table_value(status.stdout, "tokens triage saved this week (estimated)"))
+    assert saved == int(table_value(run.stdout, "triage tokens saved"))
+    assert int(table_value(status.stdout, "tokens rules saved this week (estimated)")) > 50
