@@ -170,6 +170,8 @@ def default_answer(request: dict) -> str:
 
 
 def _with_bullets(request: dict, change: Callable[[list[str]], list[str]]) -> str:
+    if not request.get("response_format"):  # a map request asks for notes, not a summary
+        return default_answer(request)
     answer = json.loads(default_answer(request))
     answer["bullets"] = change(answer["bullets"])
     return json.dumps(answer, ensure_ascii=False)
@@ -225,27 +227,40 @@ def invented_number(request: dict, number: int) -> Reply:
 
 # Quirks of real models (llama.cpp, Ollama, small Qwen models in json_object mode), each a valid
 # summary written the way they write it. jiandu must publish each without another request.
+# Requests for notes (map requests, no response_format) get the plain default answer.
+def _summaries_only(quirk: Behaviour) -> Behaviour:
+    def behaviour(request: dict, number: int) -> Reply:
+        return quirk(request, number) if request.get("response_format") else Reply()
+
+    behaviour.__name__, behaviour.__doc__ = quirk.__name__, quirk.__doc__
+    return behaviour
+
+
 def _answer_with(request: dict, **changes) -> dict:
     answer = json.loads(default_answer(request))
     answer.update(changes)
     return answer
 
 
+@_summaries_only
 def robot_face_emoji(request: dict, number: int) -> Reply:
     """The emoji as a :shortcode:."""
     return Reply(content=json.dumps(_answer_with(request, emoji=":robot_face:"), ensure_ascii=False))
 
 
+@_summaries_only
 def keycap_emoji(request: dict, number: int) -> Reply:
     """A keycap digit and the broken keycap a real 0.5B model wrote (1️⃀️) instead of an emoji."""
     return Reply(content=json.dumps(_answer_with(request, emoji="1️⃣1️⃀️"), ensure_ascii=False))
 
 
+@_summaries_only
 def fenced_json(request: dict, number: int) -> Reply:
     """The JSON inside a Markdown code fence, with a sentence before it."""
     return Reply(content="以下是摘要：\n```json\n" + default_answer(request) + "\n```")
 
 
+@_summaries_only
 def raw_newline(request: dict, number: int) -> Reply:
     """A raw line break (and a tab) inside a JSON string, where JSON wants \\n."""
     answer = json.loads(default_answer(request))
@@ -256,6 +271,7 @@ def raw_newline(request: dict, number: int) -> Reply:
     return Reply(content=text)
 
 
+@_summaries_only
 def trailing_comma(request: dict, number: int) -> Reply:
     """A comma after the last bullet and after the last field."""
     answer = json.loads(default_answer(request))
@@ -276,6 +292,7 @@ def in_wan_yi(text: str) -> str:
     return _BIG_NUMBER.sub(restate, text)
 
 
+@_summaries_only
 def restated_numbers(request: dict, number: int) -> Reply:
     """Numbers restated in 万/亿 instead of the article's digits."""
     return Reply(content=_with_bullets(request, lambda bullets: [in_wan_yi(b) for b in bullets]))
@@ -287,6 +304,7 @@ QUIRKS: dict[str, Behaviour] = {
 }
 
 
+@_summaries_only
 def real_model(request: dict, number: int) -> Reply:
     """Every quirk at once: fenced, trailing commas, a raw line break, a shortcode, 万/亿."""
     answer = json.loads(default_answer(request))
