@@ -60,6 +60,9 @@ class Workspace:
             # The loopback world's entries are dated and a feed holds up to thousands of them.
             "JIANDU_FIRST_POLL_MAX_AGE_DAYS": "36500",
             "JIANDU_FIRST_POLL_MAX_ITEMS": "1000000",
+            # The scenarios measure summarising against the LLM's bound: one request per text,
+            # as before topic triage (on by default with an LLM) added one.
+            "JIANDU_TRIAGE": "off",
             "PREFECT_HOME": str(self.prefect_home),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_LOGGING_LEVEL": "ERROR",
