@@ -84,6 +84,7 @@ def environment(world, home: Path) -> dict[str, str]:
         "JIANDU_MAIL_TO": ",".join(RECIPIENTS),
         # A killed run's claims on items run out after a second, not the default ten minutes.
         "JIANDU_CLAIM_LEASE_SECONDS": "1",
+        "JIANDU_TRIAGE": "off",  # as in every test but triage's (tests/conftest.py)
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
         "PYTHONFAULTHANDLER": "1",  # a crash (not our kill) shows where it happened
     })
