@@ -636,6 +636,7 @@ from jiandu import cli_sources  # noqa: E402,F401  (source list/remove/disable/e
 from jiandu import cli_trigger  # noqa: E402,F401  (jiandu trigger)
 from jiandu import cli_rules  # noqa: E402,F401  (source edit/backfill, items why)
 from jiandu import cli_attention  # noqa: E402,F401  (items retry; held and failed items listed)
+from jiandu import cli_eval  # noqa: E402,F401  (eval: a report card per model)
 
 
 def main() -> None:

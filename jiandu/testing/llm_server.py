@@ -265,7 +265,7 @@ def raw_newline(request: dict, number: int) -> Reply:
     """A raw line break (and a tab) inside a JSON string, where JSON wants \\n."""
     answer = json.loads(default_answer(request))
     first = answer["bullets"][0]
-    cut = len(first) // 2
+    cut = _line_break_at(first)
     answer["bullets"][0] = first[:cut] + "\u0000LINE\u0000" + first[cut:]
     text = json.dumps(answer, ensure_ascii=False).replace("\\u0000LINE\\u0000", "\n\t")
     return Reply(content=text)
@@ -278,6 +278,13 @@ def trailing_comma(request: dict, number: int) -> Reply:
     bullets = ", ".join(json.dumps(bullet, ensure_ascii=False) for bullet in answer.pop("bullets"))
     fields = ", ".join(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in answer.items())
     return Reply(content="{" + fields + ', "bullets": [' + bullets + "],}")
+
+
+def _line_break_at(text: str) -> int:
+    """Where a model breaks a line: after a comma, a full stop or a space past the middle."""
+    middle = len(text) // 2
+    found = re.search(r"[，。；,;.]\s*|\s+", text[middle:])
+    return middle + found.end() if found else middle
 
 
 _BIG_NUMBER = re.compile(r"(?<![0-9.,])(\d{1,3}(?:,\d{3})+|\d{5,})(?![0-9.,])")
@@ -311,7 +318,7 @@ def real_model(request: dict, number: int) -> Reply:
     answer["emoji"] = ":robot_face:"
     answer["bullets"] = [in_wan_yi(bullet) for bullet in answer["bullets"]]
     first = answer["bullets"][0]
-    answer["bullets"][0] = first[: len(first) // 2] + "\u0000" + first[len(first) // 2:]
+    answer["bullets"][0] = first[: _line_break_at(first)] + "\u0000" + first[_line_break_at(first):]
     body = json.dumps(answer, ensure_ascii=False, indent=2).replace("\\u0000", "\n")
     body = body.replace("\n  ]", ",\n  ]").replace("\n}", ",\n}")
     return Reply(content="```json\n" + body + "\n```")
