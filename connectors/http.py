@@ -95,6 +95,7 @@ def make_client(*, user_agent: str = DEFAULT_USER_AGENT, connect_timeout: float 
     Its transport connects only to checked addresses (see the module's docstring); a proxy
     from the environment is not used, as it would connect for us, unchecked."""
     os.environ.setdefault("RES_OPTIONS", RESOLVER_OPTIONS)  # read by glibc at its first lookup
+    forget_resolved()  # a new client (a new run) asks the resolver afresh
     limits = httpx.Limits(max_connections=max_connections,
                           max_keepalive_connections=max_connections)
     return httpx.Client(
@@ -309,16 +310,41 @@ def check_url_allowed(url: str, *, allow_private: bool) -> str:
     return host
 
 
+# One lookup serves the address check and the connection that follows it (and the other pages
+# of the same host for a short while): a dead host costs one lookup, not two, and the address
+# connected to is the one that was checked. Failures are kept as briefly as answers.
+RESOLVE_TTL_SECONDS = 30.0
+_RESOLVE_CACHE_SIZE = 4096
+_resolved: dict[tuple[str, int], tuple[float, list | str]] = {}
+_resolved_lock = threading.Lock()
+
+
+def forget_resolved() -> None:
+    with _resolved_lock:
+        _resolved.clear()
+
+
 def resolve(host: str, port: int, url: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
         pass
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise NetworkError(url, f"cannot resolve host {host}: {exc.strerror}") from exc
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    key, now = (host.lower(), port), time.monotonic()
+    with _resolved_lock:
+        cached = _resolved.get(key)
+    if cached is None or cached[0] < now:
+        try:
+            infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+            result: list | str = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        except socket.gaierror as exc:
+            result = exc.strerror or str(exc)
+        with _resolved_lock:
+            if len(_resolved) >= _RESOLVE_CACHE_SIZE:
+                _resolved.clear()
+            _resolved[key] = cached = (now + RESOLVE_TTL_SECONDS, result)
+    if isinstance(cached[1], str):
+        raise NetworkError(url, f"cannot resolve host {host}: {cached[1]}")
+    return list(cached[1])
 
 
 def is_refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import jiandu.connectors.http as http
-from jiandu.connectors.errors import BlockedAddress, Timeout
+from jiandu.connectors.errors import BlockedAddress, FetchError, Timeout
 from jiandu.connectors.http import fetch, make_client
 from tests.support.http_server import http_server  # noqa: F401  (fixture)
 
@@ -39,7 +39,23 @@ def rebinding_dns(monkeypatch):
     return asked
 
 
-def test_a_name_that_rebinds_to_loopback_after_the_check_is_never_fetched(http_server, rebinding_dns):
+def test_the_check_and_the_connection_use_one_answer(http_server, rebinding_dns):
+    """The lookup the address check made is the one the connection uses: the name is asked
+    once, and the connection goes to the public address that was checked (nothing answers
+    there on this machine), never to the loopback address a second answer would give."""
+    http_server.route("/secret", body=b"internal only")
+    with make_client(connect_timeout=1, read_timeout=2) as client:
+        with pytest.raises(FetchError):
+            fetch(client, f"http://rebind.test:{http_server.port}/secret")
+    assert http_server.hits("/secret") == 0
+    assert rebinding_dns["count"] == 1
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_never_fetched(http_server, rebinding_dns,
+                                                                         monkeypatch):
+    # The cached answer has expired by the time of the connection: the transport's own check
+    # of the new answer refuses it.
+    monkeypatch.setattr(http, "RESOLVE_TTL_SECONDS", 0.0)
     http_server.route("/secret", body=b"internal only")
     with make_client(connect_timeout=1, read_timeout=2) as client:
         with pytest.raises(BlockedAddress) as caught:
@@ -115,6 +131,7 @@ def test_a_redirect_hop_to_a_name_that_rebinds_is_refused_too(http_server, monke
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(http, "RESOLVE_TTL_SECONDS", 0.0)  # expired between check and connect
     real_rule = http.is_refused_address
     monkeypatch.setattr(http, "is_refused_address",
                         lambda a: a != ipaddress.ip_address("127.0.0.1") and real_rule(a))
