@@ -88,6 +88,7 @@ class LLMSummariser:
         max_total_wait: float = 120.0,
         schema_field: bool = True,
         max_output: dict[str, int] | None = None,
+        verifier=None,
         request_deadline: float = 600.0,
         stream: bool = True,
     ):
@@ -112,6 +113,7 @@ class LLMSummariser:
         self.schema_field = schema_field
         self.max_output = max_output_tokens(max_output)
         self.prompt_version = prompt_version()
+        self.verifier = verifier  # jiandu.verify.LLMVerifier with JIANDU_VERIFY=llm
         self._system = render_prompt("system.j2")
 
     # -- public --
@@ -260,7 +262,23 @@ class LLMSummariser:
                 still_unsupported = check_bullets(retry.bullets, to_simplified(article_text))
                 if len(still_unsupported) <= len(unsupported):
                     answer, unsupported = retry, still_unsupported
+        if self.verifier is not None and not unsupported:
+            answer, unsupported = self._verified(answer, messages, sections, article, tally)
         return answer, unsupported, flags
+
+    def _verified(self, answer: SummaryAnswer, messages: list[dict], sections: list[str],
+                  article: ArticleInput, tally: _Tally) -> tuple[SummaryAnswer, list[str]]:
+        """The verifier's statements get one regeneration; those it still lists hold the summary."""
+        text = to_simplified(article.text)
+        statements = self.verifier.unsupported(answer.bullets, text, tally)
+        if not statements:
+            return answer, []
+        tally.repairs += 1
+        follow_up = _user(render_prompt("regenerate.j2", claims=statements))
+        retry, _, _ = self._ask(messages + [follow_up], sections, tally, article, "repair")
+        if retry is None or check_bullets(retry.bullets, text):
+            return answer, statements
+        return retry, self.verifier.unsupported(retry.bullets, text, tally)
 
     def _ask(self, messages: list[dict], sections: list[str], tally: _Tally,
              article: ArticleInput, task: str = "summary") -> tuple[SummaryAnswer | None, str | None, object]:
@@ -299,6 +317,7 @@ def from_settings(settings, endpoint=None) -> LLMSummariser:
     its slots (else 1), unless the settings say otherwise."""
     from jiandu.connectors.llm import is_local, probe_server
     from jiandu.summarising.limits import input_budget
+    from jiandu.verify import verifier_for
 
     base_url = endpoint.base_url if endpoint else settings.llm_base_url
     model = endpoint.model if endpoint else settings.llm_model
@@ -326,4 +345,6 @@ def from_settings(settings, endpoint=None) -> LLMSummariser:
         stream=settings.llm_stream,
         max_attempts=settings.llm_max_attempts,
         max_output=max_output,
+        verifier=verifier_for(settings, base_url=base_url, api_key=key.get_secret_value() if key else "none",
+                              model=model),
     )
