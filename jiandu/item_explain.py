@@ -59,17 +59,12 @@ def explain(session: Session, item_id: int, settings=None) -> list[str] | None:
 def ranking_lines(session: Session, settings, item) -> list[str]:
     """Where the story stands in its issue (or in the next one, while it waits) and why: the
     score of jiandu.ranking, as the issue's own context computed it."""
-    from datetime import date
-
-    from jiandu.models import drafts
     from jiandu.models.schema import utcnow
-    from jiandu.stages.publish import issue_context
+    from jiandu.stages.publish import issue_context, stored_issue_context
 
-    if item.issue is not None:
-        leaders = drafts.stories(session, item.issue, dropped=False)
+    if item.issue is not None:  # as published (its own weights), or the draft as it stands
         where = f"issue {item.issue.number}"
-        context = issue_context(session, settings, leaders, item.issue.number,
-                                date.fromisoformat(item.issue.issue_date))
+        context = stored_issue_context(session, settings, item.issue)
     else:
         leaders = store.publishable_items(session, since=None, until=None,
                                           include_unfaithful=not settings.hold_unfaithful,

@@ -138,3 +138,7 @@ def test_items_why_explains_the_rank_of_a_published_story(monkeypatch):
     shown = jiandu("issue", "show", "1")
     headings = [line for line in shown.stdout.splitlines() if line.startswith("### ")]
     assert len(headings) == 3 and "OpenAI" in headings[-1]
+    # New weights rank the next issues; the published one keeps the weights it was ranked with.
+    monkeypatch.setenv("JIANDU_SOURCE_WEIGHTS", '{"1": 10}')
+    again = jiandu("items", "why", str(ai["id"]))
+    assert "ranked 3 of 3 in 产业资讯 (story 3 of 3 in issue 1)" in again.stdout, again.stdout

@@ -131,22 +131,31 @@ def fill_editions(issue: Issue, context: dict, leaders: list[Item]) -> None:
     # What the issue's summaries cost, whichever runs paid for them.
     stats["prompt_tokens"] = sum(item.summary.prompt_tokens for item in leaders)
     stats["completion_tokens"] = sum(item.summary.completion_tokens for item in leaders)
+    if context.get("source_weights"):  # ranked with these: the issue keeps its order if they change
+        stats["source_weights"] = dict(context["source_weights"])
     issue.markdown, issue.html, issue.text = editions["md"], editions["html"], editions["txt"]
     issue.stats = stats
 
 
-def issue_context(session, settings: Settings, leaders: list[Item], number: int, day: date) -> dict:
-    """The finished context the templates render, from the stories' stored summaries."""
+def issue_context(session, settings: Settings, leaders: list[Item], number: int, day: date,
+                  weights: dict[str, float] | None = None) -> dict:
+    """The finished context the templates render, from the stories' stored summaries; ranked
+    with `weights` (a published issue's own), else JIANDU_SOURCE_WEIGHTS."""
+    weights = settings.source_weights if weights is None else weights
     members = store.story_members(session, [item.id for item in leaders])
-    items = [digest_item(leader, members[leader.id], settings.source_weights) for leader in leaders]
-    return build_context(publication_of(settings), items, number=number, date=day)
+    items = [digest_item(leader, members[leader.id], weights) for leader in leaders]
+    context = build_context(publication_of(settings), items, number=number, date=day)
+    context["source_weights"] = dict(weights)  # not rendered; kept in the issue's stats
+    return context
 
 
 def stored_issue_context(session, settings: Settings, issue: Issue) -> dict:
     """The context of an issue already published, rebuilt from the database: rendering it
     again reproduces the stored editions byte for byte."""
     leaders = drafts.stories(session, issue, dropped=False)
-    return issue_context(session, settings, leaders, issue.number, date.fromisoformat(issue.issue_date))
+    weights = (issue.stats or {}).get("source_weights", {}) if issue.status == drafts.PUBLISHED else None
+    return issue_context(session, settings, leaders, issue.number, date.fromisoformat(issue.issue_date),
+                         weights)
 
 
 def edition_path(out_dir: Path, number: int, fmt: str) -> Path:
