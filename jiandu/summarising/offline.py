@@ -157,6 +157,15 @@ def _clauses(sentence: str) -> list[str]:
 SHORT_MIN_ZI = MIN_ZI  # FORMAT.md's checker calls a bullet under 10 字 near-empty
 
 
+def _is_heading(line: str) -> bool:
+    """A short line of words with no punctuation at its end: "规格方面", "Background". A line
+    of a hard-wrapped text (an RFC) ends without a mark too, but is longer."""
+    if re.search(r"[\W_]\s*$", line) and not re.search(r"\w\s*$", line):
+        return False
+    limit = HEADING_MAX_ZI if _CJK.search(line) else 4
+    return count_zi(line) <= limit
+
+
 def join_sentences(sentences: list[str], chinese: bool) -> str:
     """Sentences as one paragraph: Chinese ones run on, but a sentence without a final mark (a
     line break in the text) keeps a space after it, so no headline runs into a dateline."""
@@ -227,8 +236,8 @@ class OfflineSummariser:
             line = clean_line(line)
             if not line or _same_words(line, title):
                 continue
-            if count_zi(line) <= HEADING_MAX_ZI and not _SENTENCE_FINAL.search(line):
-                continue  # "规格方面" or a headline: it would be glued to the next sentence
+            if _is_heading(line):
+                continue  # "规格方面": it would be glued to the next sentence
             sentences.extend(s for s in _attach_strays(tokenizer.to_sentences(line))
                              if not _same_words(s, title))
         return sentences
