@@ -59,8 +59,23 @@ def in_use(settings: Settings, shown: dict[str, Any]) -> list[tuple[str, str]]:
             if settings.smtp_host and settings.mail_to else
             "off (needs JIANDU_SMTP_HOST and JIANDU_MAIL_TO)")
     site = settings.site_url or "not set: `jiandu site build` refuses until JIANDU_SITE_URL is set"
-    return [("summariser", summariser), ("database", str(shown.get("database_url"))),
+    return [("summariser", summariser), ("topic triage", triage_in_words(settings)),
+            ("database", str(shown.get("database_url"))),
             ("issues written to", str(settings.out_dir)), ("mail", mail), ("site URL", site)]
+
+
+def triage_in_words(settings: Settings) -> str:
+    """What JIANDU_TRIAGE resolves to (README "Choosing what gets summarised")."""
+    mode = settings.triage_mode
+    if mode == "llm":
+        return f"one short LLM request per item before its summary, on the topic {settings.topic!r}"
+    if mode == "keywords":
+        from jiandu.topic import topic_keywords
+
+        keywords = topic_keywords(settings.topic, settings.topic_keywords)
+        return "offline, by the topic's keywords: " + (", ".join(keywords) or "none (nothing is skipped)")
+    return "off" + ("" if settings.triage == "off" else
+                    " (offline with no JIANDU_PUBLICATION_TOPIC or JIANDU_TOPIC_KEYWORDS stated)")
 
 
 def config_rows(settings: Settings) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:

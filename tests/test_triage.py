@@ -4,6 +4,8 @@ article holds one of the topic's words); offline, the topic's keywords."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -223,3 +225,14 @@ def test_the_run_report_and_status_count_each_kind_of_skip_and_the_tokens_saved(
     saved = int(table_value(status.stdout, "tokens triage saved this week (estimated)"))
     assert saved == int(table_value(run.stdout, "triage tokens saved"))
     assert int(table_value(status.stdout, "tokens rules saved this week (estimated)")) > 50
+
+
+def test_config_says_which_triage_runs():
+    offline = jiandu("config", "--format", "json")
+    assert json.loads(offline.stdout)["in_use"]["topic triage"] == "off"
+    env = {**os.environ, "JIANDU_TRIAGE": "auto", "JIANDU_PUBLICATION_TOPIC": TOPIC}
+    keywords = json.loads(jiandu("config", "--format", "json", env=env).stdout)["in_use"]["topic triage"]
+    assert keywords == "offline, by the topic's keywords: AI, 大模型, 人工智能"
+    env["JIANDU_LLM_BASE_URL"] = "http://127.0.0.1:9/v1"
+    llm = json.loads(jiandu("config", "--format", "json", env=env).stdout)["in_use"]["topic triage"]
+    assert llm.startswith("one short LLM request per item") and TOPIC in llm
