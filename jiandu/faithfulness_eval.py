@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 def _configured_verifier() -> Checker | None:
     """The LLM verifier when one is configured (JIANDU_VERIFY_MODEL and an endpoint)."""
     try:
-        from jiandu.verify import verifier_from_settings
+        from jiandu.summarising.verify import verifier_from_settings
     except ImportError:
         return None
     return verifier_from_settings()

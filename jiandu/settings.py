@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     )
     llm_max_attempts: int = Field(5, ge=1, validation_alias=_alias("LLM_MAX_ATTEMPTS"))
     # "llm": one more request per summary lists statements the article does not support
-    # (jiandu.verify); they get one regeneration, then the summary is held. Off by default.
+    # (jiandu.summarising.verify); they get one regeneration, then the summary is held. Off by default.
     verify: Literal["off", "llm"] = Field("off", validation_alias=_alias("VERIFY"))
     verify_model: str | None = Field(None, validation_alias=_alias("VERIFY_MODEL"))  # default: llm_model
     # USD per million tokens, [prompt, completion], by model name.

@@ -13,7 +13,7 @@ from jiandu.settings import get_settings
 from jiandu.summarising.llm import from_settings
 from jiandu.testing import llm_server as fake
 from jiandu.testing.llm_server import LLMServer
-from jiandu.verify import read_statements
+from jiandu.summarising.verify import read_statements
 
 ARTICLE = json.loads((Path(__file__).parent / "fixtures" / "articles" / "gmw.json").read_text(encoding="utf-8"))
 SECTIONS = ["产品介绍", "产业资讯", "技术教程", "其他"]

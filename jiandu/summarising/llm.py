@@ -113,7 +113,7 @@ class LLMSummariser:
         self.schema_field = schema_field
         self.max_output = max_output_tokens(max_output)
         self.prompt_version = prompt_version()
-        self.verifier = verifier  # jiandu.verify.LLMVerifier with JIANDU_VERIFY=llm
+        self.verifier = verifier  # summarising.verify.LLMVerifier with JIANDU_VERIFY=llm
         self._system = render_prompt("system.j2")
 
     # -- public --
@@ -314,10 +314,11 @@ def from_settings(settings, endpoint=None) -> LLMSummariser:
     """The LLM summariser the settings describe (or one of their fallback endpoints, an
     LLMEndpoint). With a local base URL (loopback or private) the server is asked for its
     context and slots: the input budget follows its context, and the concurrency defaults to
-    its slots (else 1), unless the settings say otherwise."""
+    its slots (else 1), unless the settings say otherwise or the model is a hosted one (the
+    URL is then a gateway)."""
     from jiandu.connectors.llm import is_local, probe_server
-    from jiandu.summarising.limits import input_budget
-    from jiandu.verify import verifier_for
+    from jiandu.summarising.limits import input_budget, is_hosted_model
+    from jiandu.summarising.verify import verifier_for
 
     base_url = endpoint.base_url if endpoint else settings.llm_base_url
     model = endpoint.model if endpoint else settings.llm_model
@@ -327,7 +328,8 @@ def from_settings(settings, endpoint=None) -> LLMSummariser:
     info = probe_server(base_url, model) if local else None
     max_output = max_output_tokens(settings.llm_max_output_tokens)
     concurrency = settings.llm_max_concurrency
-    if local and "llm_max_concurrency" not in settings.model_fields_set:
+    # A hosted model's name behind a loopback URL is a gateway: its concurrency is the service's.
+    if local and not is_hosted_model(model) and "llm_max_concurrency" not in settings.model_fields_set:
         concurrency = info.slots if info and info.slots else 1
     budget = settings.llm_input_token_budget or input_budget(
         model, served_context=info.context_tokens if info else None, local=local,
