@@ -263,3 +263,11 @@ def test_a_part_whose_notes_run_away_is_asked_once_more():
     again = [r for r in parts if len(r["messages"]) == 3]
     assert len(again) == 1 and "answer cut at" in again[0]["messages"][-1]["content"]
     assert summary.repairs == 1 and summary.requests == len(server.requests)
+
+
+def test_a_hosted_model_behind_a_loopback_url_is_a_gateway(monkeypatch):
+    with LLMServer() as server:  # a LiteLLM-style proxy: says nothing about itself
+        monkeypatch.setenv("JIANDU_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("JIANDU_LLM_MODEL", "gpt-4o-mini")
+        chosen = from_settings(Settings())
+    assert (chosen.max_concurrency, chosen.input_token_budget) == (8, int((128_000 - 1200) * 0.9))

@@ -70,6 +70,10 @@ CONTEXT_WINDOWS: dict[str, int] = {
     "yi": 4_096,
     "glm4": 131_072,
 }
+# Names only a hosted service serves: behind a loopback URL they mean a gateway (a LiteLLM
+# proxy, say), whose context is the service's, not a small local server's.
+HOSTED = ("gpt-", "o1", "o3", "o4-", "deepseek-chat", "deepseek-reasoner", "qwen-", "glm-4",
+          "moonshot-", "kimi", "doubao", "claude")
 DEFAULT_CONTEXT = 8_192  # an unknown model: small enough to be safe nearly everywhere
 # A local server that did not say its context: LM Studio's and older Ollama's defaults are 2-4k.
 LOCAL_DEFAULT_CONTEXT = 4_096
@@ -90,6 +94,10 @@ def context_window(model: str) -> int | None:
     return CONTEXT_WINDOWS[max(matches, key=len)] if matches else None
 
 
+def is_hosted_model(model: str) -> bool:
+    return model_key(model).startswith(HOSTED)
+
+
 def max_output_tokens(overrides: dict[str, int] | None = None) -> dict[str, int]:
     """The longest answer per task: the defaults, with any the settings give."""
     return {**DEFAULT_MAX_OUTPUT, **(overrides or {})}
@@ -100,6 +108,7 @@ def input_budget(model: str, *, served_context: int | None = None, local: bool =
     """Tokens a prompt may take: the context (what the server says, else the table, else a
     default) less the longest answer, with a margin; never below SMALLEST_BUDGET."""
     context = served_context or context_window(model)
+    local = local and not is_hosted_model(model)
     if context is None:
         context = LOCAL_DEFAULT_CONTEXT if local else DEFAULT_CONTEXT
     elif local and served_context is None:

@@ -112,7 +112,14 @@ def bullets_from(text: str, count: int = 3, *, pad: bool = True) -> list[str]:
             bullets.append(current)
     while pad and bullets and len(bullets) < count:
         bullets.append(bullets[-1])
-    return bullets
+    return [_at_most(bullet, 150) for bullet in bullets]
+
+
+def _at_most(bullet: str, zi: int) -> str:
+    """A bullet cut after its first `zi` 字 (a whole word or number each), as a model keeps
+    its bullets short however long the article's sentences run."""
+    counted = list(_ZI.finditer(bullet))
+    return bullet if len(counted) <= zi else bullet[:counted[zi - 1].end()]
 
 
 _TOPIC = re.compile(r"<topic>\n(.*?)\n</topic>", re.S)
