@@ -236,3 +236,45 @@ def test_config_says_which_triage_runs():
     env["JIANDU_LLM_BASE_URL"] = "http://127.0.0.1:9/v1"
     llm = json.loads(jiandu("config", "--format", "json", env=env).stdout)["in_use"]["topic triage"]
     assert llm.startswith("one short LLM request per item") and TOPIC in llm
+
+
+def test_with_a_fallback_chain_the_triage_asks_the_primary_and_is_priced_at_its_rate(monkeypatch):
+    """Real pages on 127.0.0.1, a topic none of them is about: every text is judged once by the
+    primary, none is summarised, and the run's cost is the triage's at the primary's price."""
+    from jiandu.runtime import open_runtime
+    from jiandu.settings import get_settings
+    from jiandu.stages.ingest import ingest
+    from jiandu.stages.summarise import summarise
+    from jiandu.models import store
+    from tests.support.world import serve_world
+
+    MEMORY.clear()
+    with LocalHTTPServer() as pages, LLMServer() as primary, LLMServer() as backup:
+        serve_world(pages)
+        for name, value in {
+            "JIANDU_ALLOW_PRIVATE_HOSTS": "1", "JIANDU_TRIAGE": "llm",
+            "JIANDU_PUBLICATION_TOPIC": "核聚变反应堆XYZQ",
+            "JIANDU_LLM_BASE_URL": primary.base_url, "JIANDU_LLM_MODEL": "primary-model",
+            "JIANDU_LLM_RESPONSE_FORMAT": "json_object",
+            "JIANDU_LLM_FALLBACKS": json.dumps([{"base_url": backup.base_url, "model": "backup-model"}]),
+            "JIANDU_LLM_PRICES": json.dumps({"primary-model": [1, 2], "backup-model": [3, 4]}),
+        }.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        rt = open_runtime()
+        try:
+            with rt.sessions.begin() as session:
+                store.add_source(session, kind="feed", url=pages.url("/feed.xml"))
+            ingest(rt)
+            report = summarise(rt)
+        finally:
+            rt.close()
+    texts = report.skipped_by_triage
+    assert texts > 3 and report.summarised == 0 and report.failed == 0
+    assert report.triage_requests == texts == len(primary.requests) and backup.requests == []
+    assert report.models == {"primary-model": {
+        "requests": texts, "prompt_tokens": report.triage_prompt_tokens,
+        "completion_tokens": report.triage_completion_tokens, "summaries": 0,
+        "cost_usd": report.cost_usd}}
+    assert report.cost_usd == round((report.triage_prompt_tokens * 1 + report.triage_completion_tokens * 2) / 1e6, 6)
+    assert report.triage_tokens_saved > report.triage_prompt_tokens  # real articles: worth it
