@@ -25,6 +25,9 @@ def _table(key: str, report: dict, description: str) -> None:
     rows = [{"what": name, "value": value} for name, value in report.items()
             if not isinstance(value, list)]
     create_table_artifact(key=key, table=rows, description=description)
+    if report.get("attention"):  # held, failed and flagged items are never silent
+        create_table_artifact(key=f"{key}-attention", table=report["attention"],
+                              description="Items held, failed or flagged, with their reasons")
 
 
 @task(name="poll-feeds-and-fetch-pages", retries=NETWORK_RETRIES,

@@ -113,3 +113,21 @@ def test_retry_refuses_what_it_cannot_retry(world):
     jiandu("summarise")
     an_id = json.loads(jiandu("items", "export").splitlines()[0])["id"]
     assert f"item {an_id}: is summarised, not held or failed" in jiandu("items", "retry", str(an_id), code=1)
+
+
+@pytest.mark.slow
+def test_the_summarise_flow_leaves_an_artifact_of_held_items(world, prefect_harness):
+    from prefect.client.orchestration import get_client
+
+    from jiandu.flows.pipeline import summarise_flow
+
+    llm, urls = world
+    get_settings.cache_clear()
+    report = summarise_flow()
+    assert report["unfaithful"] == len(urls)
+    with get_client(sync_client=True) as client:
+        artifacts = {a.key: a.data for a in client.read_artifacts() if a.key}
+    rows = artifacts["summarise-report-attention"]
+    rows = json.loads(rows) if isinstance(rows, str) else rows
+    assert len(rows) == len(urls) and {row["status"] for row in rows} == {"held"}
+    assert all(row["reason"] == "unsupported claims: 987654亿" for row in rows)
