@@ -15,12 +15,13 @@ from rich.console import Console
 from bench import report
 from bench.harness import JobFailed, Workspace
 from bench.everyday import EVERYDAY
+from bench.llm_transport import LLM_TRANSPORT
 from bench.scenarios import SCENARIOS as LOAD_SCENARIOS
 from bench.scenarios import Config, Context, scaled
 from jiandu.testing.llm_server import LLMServer
 
 
-SCENARIOS = {**LOAD_SCENARIOS, **EVERYDAY}
+SCENARIOS = {**LOAD_SCENARIOS, **EVERYDAY, **LLM_TRANSPORT}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -44,6 +44,7 @@ from jiandu.tokens import count_tokens
 RETRYABLE_STATUS = {408, 409, 429} | set(range(500, 600))
 REJECTED_STATUS = {400, 422}  # how servers say "I do not take that parameter"
 MESSAGE_OVERHEAD = 4  # tokens a chat format adds per message
+STOP_CHECK_CHARS = 32  # how often (in characters of answer) a caller's stop_when is asked
 # Ways of asking, best first; an endpoint that rejects one is asked the next way.
 STREAM_WITH_USAGE, STREAM_PLAIN, NO_STREAM = "stream+usage", "stream", "off"
 
@@ -298,8 +299,9 @@ class ChatClient:
             for data in decoder.feed(chunk):
                 if answer.take(data, self.base_url):
                     return
-            if stop_when and answer.grew:
-                answer.grew = False
+            # Asked every STOP_CHECK_CHARS new characters, not every token: cheap on fast servers.
+            if stop_when and answer.length - answer.checked_at >= STOP_CHECK_CHARS:
+                answer.checked_at = answer.length
                 if reason := stop_when(answer.text):
                     answer.stopped(reason)
                     return
@@ -319,7 +321,8 @@ class _Answer:
         self.stop_reason: str | None = None
         self.usage: dict | None = None
         self.done = False
-        self.grew = False
+        self.length = 0  # characters of content so far
+        self.checked_at = 0  # length when stop_when was last asked
         self.events = 0
         self.first_token: float | None = None
         self._text: str | None = None
@@ -353,8 +356,8 @@ class _Answer:
                 if self.first_token is None:
                     self.first_token = time.monotonic() - self.started
                 self.parts.append(delta["content"])
+                self.length += len(delta["content"])
                 self._text = None
-                self.grew = True
             if delta.get("refusal"):
                 self.refusal_parts.append(delta["refusal"])
             if choice.get("finish_reason"):

@@ -100,9 +100,10 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0, validation_alias=_alias("LLM_TIMEOUT"))
     # The longest one request may take in all, however steadily it writes.
     llm_request_deadline: float = Field(600.0, gt=0, validation_alias=_alias("LLM_REQUEST_DEADLINE"))
-    # Ask for streamed answers; off for an endpoint that mishandles them (jiandu also falls
-    # back by itself when an endpoint rejects streaming).
-    llm_stream: bool = Field(True, validation_alias=_alias("LLM_STREAM"))
+    # Streamed answers: "auto" streams from a local server (loopback or private address), where
+    # slow and runaway models live; a hosted endpoint answers fast and streaming would cost CPU
+    # per token. true/false force it. jiandu also falls back when an endpoint rejects streaming.
+    llm_stream: Literal["auto", "true", "false"] = Field("auto", validation_alias=_alias("LLM_STREAM"))
     # The longest answer of each task: one number for all, or JSON such as
     # {"summary": 1200, "repair": 1200, "part": 1000, "combine": 1200}.
     llm_max_output_tokens: Annotated[dict[str, int], NoDecode] = Field(
@@ -318,6 +319,16 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [part for part in text.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("llm_stream", mode="before")
+    @classmethod
+    def _stream_words(cls, value: Any) -> Any:
+        words = {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false", "off": "false"}
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            return words.get(value.strip().lower(), value.strip().lower())
         return value
 
     @field_validator("llm_max_output_tokens", mode="before")

@@ -271,3 +271,18 @@ def test_a_hosted_model_behind_a_loopback_url_is_a_gateway(monkeypatch):
         monkeypatch.setenv("JIANDU_LLM_MODEL", "gpt-4o-mini")
         chosen = from_settings(Settings())
     assert (chosen.max_concurrency, chosen.input_token_budget) == (8, int((128_000 - 1200) * 0.9))
+
+
+def test_streaming_by_default_from_local_servers_only(monkeypatch):
+    from jiandu.connectors.llm import STREAM_WITH_USAGE
+
+    monkeypatch.setenv("JIANDU_LLM_MODEL", "qwen2.5:7b")
+    monkeypatch.setenv("JIANDU_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens: no probe answer
+    assert from_settings(Settings()).client.stream_mode == STREAM_WITH_USAGE
+    monkeypatch.setenv("JIANDU_LLM_STREAM", "off")
+    assert from_settings(Settings()).client.stream_mode == NO_STREAM
+    monkeypatch.setenv("JIANDU_LLM_BASE_URL", "https://api.example.com/v1")
+    monkeypatch.delenv("JIANDU_LLM_STREAM")
+    assert from_settings(Settings()).client.stream_mode == NO_STREAM
+    monkeypatch.setenv("JIANDU_LLM_STREAM", "true")
+    assert from_settings(Settings()).client.stream_mode == STREAM_WITH_USAGE

@@ -344,7 +344,7 @@ def from_settings(settings, endpoint=None) -> LLMSummariser:
         input_token_budget=budget,
         timeout=settings.llm_timeout,
         request_deadline=settings.llm_request_deadline,
-        stream=settings.llm_stream,
+        stream=settings.llm_stream == "true" or (settings.llm_stream == "auto" and local),
         max_attempts=settings.llm_max_attempts,
         max_output=max_output,
         verifier=verifier_for(settings, base_url=base_url, api_key=key.get_secret_value() if key else "none",
