@@ -32,6 +32,8 @@ bench: $(STAMP)
 # The faithfulness checker on its labelled set: false alarms and catch rates (docs/faithfulness.md).
 eval: $(STAMP)
 	$(BIN)/python -W ignore -m jiandu.faithfulness_eval tests/fixtures/faithfulness
+	@echo "-- held-out set (written after the checker was tuned; reported, not enforced):"
+	$(BIN)/python -W ignore -m jiandu.faithfulness_eval --report-only tests/fixtures/faithfulness_holdout
 
 clean:
 	rm -rf $(VENV) .jiandu out

@@ -6,6 +6,7 @@ name, a wrong attribution). A faithful bullet the checker flags is a false alarm
 is caught when the checker flags something it did not flag in the faithful original.
 
     python -m jiandu.faithfulness_eval tests/fixtures/faithfulness [--json]
+    python -m jiandu.faithfulness_eval --report-only tests/fixtures/faithfulness_holdout
 
 An optional verifier (a callable (bullets, article) -> list of unsupported statements, such as
 the LLM verifier) is measured the same way, alone and together with the checker.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from jiandu.cjk import has_han
 from jiandu.faithfulness import check_bullets
+from jiandu.summarising.simplified import to_simplified
 
 Checker = Callable[[list[str], str], list[str]]
 TARGET_FALSE_ALARMS = 0.02  # at most, on faithful bullets
@@ -44,7 +46,8 @@ class SetError(ValueError):
 def load_set(folder: Path) -> tuple[dict[str, str], list[Case]]:
     """(article texts by name, cases) from folder/set.json and folder/articles/*.txt."""
     data = json.loads((folder / "set.json").read_text(encoding="utf-8"))
-    articles = {name: (folder / "articles" / f"{name}.txt").read_text(encoding="utf-8")
+    # As the summariser checks them: Traditional Chinese read as Simplified (summarising.simplified).
+    articles = {name: to_simplified((folder / "articles" / f"{name}.txt").read_text(encoding="utf-8"))
                 for name in data["faithful"]}
     cases = [Case(name, bullet, "faithful", "") for name, bullets in data["faithful"].items()
              for bullet in bullets]
@@ -123,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure the faithfulness checker on a labelled set.")
     parser.add_argument("folder", type=Path, help="folder with set.json and articles/")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the figures but do not fail on a missed target (a held-out set)")
     args = parser.parse_args(argv)
     try:
         articles, cases = load_set(args.folder)
@@ -147,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
                   "JIANDU_LLM_BASE_URL or JIANDU_LLM_API_KEY, to measure it)")
     misses = meets_targets(measured["checker"])
     for miss in misses:
-        print(f"target missed: {miss}", file=sys.stderr)
-    return 1 if misses else 0
+        print(f"target missed: {miss}" + (" (reported, not enforced)" if args.report_only else ""),
+              file=sys.stderr)
+    return 1 if misses and not args.report_only else 0
 
 
 def _configured_verifier() -> Checker | None:

@@ -62,3 +62,14 @@ def test_make_eval_prints_the_figures_and_passes():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "false alarms" in result.stdout and "caught number" in result.stdout
     assert "llm verifier: not measured" in result.stdout
+    assert "held-out set" in result.stdout and result.stdout.count("false alarms") == 2
+
+
+def test_a_held_out_set_is_reported_not_enforced(capsys):
+    from jiandu.faithfulness_eval import main
+
+    holdout = SET.parent / "faithfulness_holdout"
+    assert main(["--report-only", str(holdout)]) == 0
+    assert "false alarms" in capsys.readouterr().out
+    articles, cases = load_set(holdout)
+    assert len(articles) == 4 and sum(case.kind == "faithful" for case in cases) == 20
