@@ -10,6 +10,7 @@ server subprocess that ephemeral mode starts is not counted.
 
 from __future__ import annotations
 
+import gc
 import json
 import resource
 import sys
@@ -69,6 +70,7 @@ def main() -> None:
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     with open(out, "w", encoding="utf-8") as stream:
         json.dump(result, stream)
+    gc.freeze()  # exit as `jiandu` does (jiandu.cli.main), without collecting every module's objects
 
 
 if __name__ == "__main__":

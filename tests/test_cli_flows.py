@@ -56,8 +56,14 @@ def test_source_add_then_run_publishes_and_second_run_sends_nothing(prefect_harn
         assert "Nothing new to publish." in jiandu("run", "--via-prefect").output
         assert len(llm.requests) == sent
         artifacts = prefect_artifacts()
-        assert {"ingest-report", "summarise-report", "publish-report", "issue-1"} <= set(artifacts)
+        assert {"pipeline-report", "issue-1"} <= set(artifacts)
         assert "## 看点" in artifacts["issue-1"]
+        # One table per flow run (either run's), a row per figure of each stage.
+        rows = artifacts["pipeline-report"]
+        rows = json.loads(rows) if isinstance(rows, str) else rows
+        assert {row["stage"] for row in rows} >= {"ingest", "summarise", "publish", "delivery"}
+        numbers = [row["value"] for row in rows if (row["stage"], row["what"]) == ("publish", "issue number")]
+        assert numbers in ([1], [None])
         md = jiandu("issue", "show", "1").output
         assert "## 看点" in md
         assert "<html" in jiandu("issue", "show", "1", "--format", "html").output.lower()
