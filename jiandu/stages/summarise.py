@@ -36,7 +36,6 @@ RENEW_EVERY = 20  # results between renewals of this worker's claims
 CLAIM_BATCH = 50  # items a worker claims at once; done well within one lease
 FOLLOW_POLL_SECONDS = 0.25
 ATTENTION_LIMIT = 100  # items listed by name in one run's report; the counts are always whole
-ATTENTION_LIMIT = 100  # items listed by name in one run's report; the counts are always whole
 
 
 @dataclass
@@ -66,15 +65,6 @@ class SummariseReport(StageReport):
     model: str = ""
     # With JIANDU_LLM_FALLBACKS: requests, tokens, summaries and cost per model that was asked.
     models: dict = field(default_factory=dict)
-    flagged: int = 0  # kept and published, with a flag for the editor (a title not in Chinese)
-    # Items this run held, failed or flagged, each {"item", "status", "title", "reason"}: never silent.
-    attention: list = field(default_factory=list)
-
-    def notice(self, items, status: str, reason: str) -> None:
-        for item in items:
-            if len(self.attention) < ATTENTION_LIMIT:
-                self.attention.append({"item": item.id, "status": status,
-                                       "title": item.title or item.url or "", "reason": reason})
     flagged: int = 0  # kept and published, with a flag for the editor (a title not in Chinese)
     # Items this run held, failed or flagged, each {"item", "status", "title", "reason"}: never silent.
     attention: list = field(default_factory=list)
@@ -324,7 +314,6 @@ class Summarising:
                 transitions.failed(item, transitions.SUMMARISE, reason, now, retry=retry)
             report.failed += len(items)
             report.notice(items, "failed", reason)
-            report.notice(items, "failed", reason)
             if isinstance(outcome, SummariseError):
                 report.requests += outcome.requests
                 report.repairs += outcome.repairs
@@ -339,12 +328,8 @@ class Summarising:
                 transitions.held(item, row.id,
                                  "unsupported claims: " + "; ".join(summary.unsupported), now)
                 report.notice([item], "held", "unsupported claims: " + "; ".join(summary.unsupported))
-                report.notice([item], "held", "unsupported claims: " + "; ".join(summary.unsupported))
             else:
                 transitions.summary_attached(item, row.id)
-        if summary.flags:
-            report.flagged += len(items)
-            report.notice(items, "flagged", "; ".join(summary.flags))
         if summary.flags:
             report.flagged += len(items)
             report.notice(items, "flagged", "; ".join(summary.flags))
