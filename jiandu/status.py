@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from jiandu.runtime import Runtime
-from jiandu.stages.summarise import cost_of
+from jiandu.costs import cost_of
 from jiandu.models import pushes, store
 from jiandu.models.schema import ItemStatus, utcnow
 

@@ -7,8 +7,6 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -91,7 +89,11 @@ def _insert_items(session: Session, source: Source, rows: list[dict]) -> int:
     ON CONFLICT DO NOTHING makes it safe when two runs poll the same source at once."""
     if not rows:
         return 0
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    # Each dialect's insert is imported when used: PostgreSQL's costs read commands 0.05-0.1 s.
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
     statement = (
         insert(Item).on_conflict_do_nothing(index_elements=["source_id", "key"]).returning(Item.id)
     )

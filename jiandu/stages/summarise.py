@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from jiandu.concurrency import bounded_map
+from jiandu.costs import cost_of
 from jiandu.errors import SummariseError, TooShortToSummarise
 from jiandu.progress import progress
 from jiandu.records import ArticleInput, Summary
@@ -120,11 +121,6 @@ def make_triage(settings: Settings, summariser) -> tuple:
         keywords = topic_keywords(settings.topic, settings.topic_keywords)
         return None, (KeywordTriage(tuple(keywords)) if keywords else None)
     return None, None
-
-
-def cost_of(settings: Settings, model: str, prompt_tokens: int, completion_tokens: int) -> float:
-    prompt_price, completion_price = settings.llm_prices.get(model, (0.0, 0.0))
-    return (prompt_tokens * prompt_price + completion_tokens * completion_price) / 1_000_000
 
 
 def summarise(rt: Runtime, summariser=None, *, now: datetime | None = None,
