@@ -15,21 +15,23 @@ import re
 from datetime import datetime, timezone
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
 import charset_normalizer
 import feedparser
-import httpx
 import lxml.html
 from lxml import etree
 
 from jiandu.connectors.errors import FetchError, HTTPStatusError, ParseError, TooLarge
-from jiandu.connectors.http import as_local_path, fetch
+from jiandu.connectors.paths import as_local_path
 from jiandu.dates import iso_to_utc
 from jiandu.records import FeedEntry, FeedFetch
 from jiandu.urls import item_key
+
+if TYPE_CHECKING:  # the HTTP client is loaded only to fetch, not to read a file
+    import httpx
 
 DEFAULT_MAX_BYTES = 10_000_000
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
@@ -49,14 +51,17 @@ _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
                "dt", "figure", "figcaption", "hr"}
 
 
-def fetch_feed(client: httpx.Client, url: str, *, etag: str | None = None,
+def fetch_feed(client: httpx.Client | None, url: str, *, etag: str | None = None,
                last_modified: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
                allow_private: bool = False, per_host_limit: int = 2) -> FeedFetch:
     """Poll one feed. 304 -> FeedFetch(status=304) unparsed; 410 -> gone=True; a local path or
-    file:// URL is read from disk (status 0). Other failures raise FetchError subclasses."""
+    file:// URL is read from disk (status 0; `client` may then be None). Other failures raise
+    FetchError subclasses."""
     path = as_local_path(url)
     if path is not None:
         return _read_local_feed(url, path, max_bytes, last_modified)
+    from jiandu.connectors.http import fetch
+
     headers = {"Accept": FEED_ACCEPT}
     if etag:
         headers["If-None-Match"] = etag

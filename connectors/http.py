@@ -30,9 +30,6 @@ from datetime import datetime, timezone
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import brotli
 import httpcore
@@ -49,6 +46,7 @@ from jiandu.connectors.errors import (
     TooManyRedirects,
     UnsupportedContent,
 )
+from jiandu.connectors.paths import as_local_path  # noqa: F401  (re-exported: ingest, pages, resolvers)
 
 try:
     _VERSION = version("jiandu")
@@ -275,16 +273,6 @@ def _decoder_for(url: str, content_encoding: str) -> _Identity | _Zlib | _Brotli
     if encoding == "br":
         return _Brotli(url)
     raise FetchError(url, f"unsupported Content-Encoding {content_encoding!r}")
-
-
-def as_local_path(url: str) -> Path | None:
-    """The file a `url` names when it is a local path or file:// URL; None for anything else."""
-    parts = urlsplit(url)
-    if parts.scheme == "file":
-        return Path(url2pathname(parts.path))
-    if parts.scheme == "" or (len(parts.scheme) == 1 and url[1:2] == ":"):  # C:\\ on Windows
-        return Path(url).expanduser()
-    return None
 
 
 # --- the address guard -------------------------------------------------------------------

@@ -145,12 +145,19 @@ def check_new_feed(url: str) -> str | None:
     from jiandu.cli import settings
     from jiandu.connectors.errors import FetchError, ParseError
     from jiandu.connectors.feeds import fetch_feed
-    from jiandu.connectors.http import make_client
+    from jiandu.connectors.paths import as_local_path
 
     s = settings()
     try:
-        with make_client(connect_timeout=min(s.connect_timeout, 5), read_timeout=min(s.read_timeout, 10)) as client:
-            fetched = fetch_feed(client, url, max_bytes=s.max_body_bytes, allow_private=s.allow_private_hosts)
+        if as_local_path(url) is not None:  # a file: read without loading the HTTP client
+            fetched = fetch_feed(None, url, max_bytes=s.max_body_bytes)
+        else:
+            from jiandu.connectors.http import make_client
+
+            with make_client(connect_timeout=min(s.connect_timeout, 5),
+                             read_timeout=min(s.read_timeout, 10)) as client:
+                fetched = fetch_feed(client, url, max_bytes=s.max_body_bytes,
+                                     allow_private=s.allow_private_hosts)
     except ParseError as exc:
         raise InputError(f"{url}: {exc.reason}; not following it "
                          "(give the feed's own address, often linked as RSS or Atom on the page; "
