@@ -192,6 +192,7 @@ def start_worker(database_url: str, llm: LLMServer, home: Path, lease: float) ->
         "JIANDU_LLM_API_KEY": "sk-test",
         "JIANDU_LLM_MAX_CONCURRENCY": "4",
         "JIANDU_CLAIM_LEASE_SECONDS": str(lease),
+        "JIANDU_TRIAGE": "off",  # one summary request per article: what the counts below expect
         "PYTHONPATH": str(ROOT),
     })
     return subprocess.Popen([sys.executable, "-c", WORKER], cwd=ROOT, env=env,
