@@ -38,7 +38,11 @@ def test_the_sample_is_real_chinese_and_english_articles():
 
 
 def test_two_models_side_by_side(monkeypatch):
+    from jiandu.cli import console
+
     monkeypatch.setenv("COLUMNS", "200")
+    # The console may have been made (and its width fixed) by an earlier test in this worker.
+    monkeypatch.setattr(console, "width", 200)
     monkeypatch.setenv("JIANDU_LLM_PRICES", '{"careful": [0.15, 0.6]}')
     with LLMServer(by_model) as server:
         get_settings.cache_clear()

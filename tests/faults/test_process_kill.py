@@ -85,6 +85,7 @@ def environment(world, home: Path) -> dict[str, str]:
         # A killed run's claims on items run out after a second, not the default ten minutes.
         "JIANDU_CLAIM_LEASE_SECONDS": "1",
         "JIANDU_TRIAGE": "off",  # as in every test but triage's (tests/conftest.py)
+        "JIANDU_FIRST_POLL_MAX_AGE_DAYS": "36500",  # the fixture feed's entries are dated
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
         "PYTHONFAULTHANDLER": "1",  # a crash (not our kill) shows where it happened
     })
