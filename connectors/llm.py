@@ -23,7 +23,6 @@ summarising policy (jiandu.summarising.llm).
 
 from __future__ import annotations
 
-import email.utils
 import ipaddress
 import json
 import random
@@ -36,6 +35,7 @@ from urllib.parse import urlsplit
 import httpx2  # the openai SDK's HTTP client: errors while reading a streamed body are its own
 import openai
 
+from jiandu.connectors.http import parse_retry_after
 from jiandu.errors import SummariseError
 from jiandu.interrupt import stopping
 from jiandu.ratelimit import RateLimiter
@@ -83,23 +83,8 @@ class _Failure(Exception):
 
 
 def retry_after(headers) -> float | None:
-    """Seconds the server asked us to wait (retry-after-ms, or Retry-After in seconds or a date)."""
-    if value := headers.get("retry-after-ms"):
-        try:
-            return float(value) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - time.time()) if when else None
+    """Seconds the server asked us to wait: the one reading of it (connectors.http)."""
+    return parse_retry_after(headers)
 
 
 class SSEDecoder:

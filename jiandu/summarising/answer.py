@@ -7,6 +7,7 @@ import unicodedata
 
 from pydantic import BaseModel, Field, ValidationError
 
+from jiandu.cjk import has_han
 from jiandu.summarising.repair import load_answer, mend_answer
 from jiandu.summarising.simplified import simplified_answer
 from jiandu.zi import count_zi
@@ -34,7 +35,6 @@ def summary_schema(sections: list[str]) -> dict:
 
 
 _SHORTCODE = re.compile(r":[A-Za-z0-9_+\-]+:")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _JOINERS = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
 
 
@@ -63,7 +63,7 @@ TITLE_FLAG = "title: not in Chinese"  # stored with a kept summary whose title s
 
 
 def is_chinese(title: str) -> bool:
-    return bool(_CJK.search(title))
+    return has_han(title)
 
 
 def validate_answer(content: str | None, refusal: str | None, sections: list[str], *,

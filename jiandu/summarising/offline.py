@@ -23,6 +23,8 @@ import threading
 import warnings
 
 
+from jiandu.cjk import has_han, mostly_chinese
+from jiandu.sections import placed_section
 from jiandu.errors import SummariseError, TooShortToSummarise
 from jiandu.records import ArticleInput, Summary
 # A passage's length: each CJK ideograph, and each word in any other script (Latin, Cyrillic,
@@ -73,13 +75,11 @@ def _load_jieba():
     return _jieba
 
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"\w+")
 
 
 def is_chinese(text: str) -> bool:
-    letters = sum(1 for ch in text if ch.isalpha())
-    return bool(letters) and len(_CJK.findall(text)) * 2 >= letters
+    return mostly_chinese(text)
 
 
 class SentenceTokenizer:
@@ -162,7 +162,7 @@ def _is_heading(line: str) -> bool:
     of a hard-wrapped text (an RFC) ends without a mark too, but is longer."""
     if re.search(r"[\W_]\s*$", line) and not re.search(r"\w\s*$", line):
         return False
-    limit = HEADING_MAX_ZI if _CJK.search(line) else 4
+    limit = HEADING_MAX_ZI if has_han(line) else 4
     return count_zi(line) <= limit
 
 
@@ -216,7 +216,7 @@ class OfflineSummariser:
             raise TooShortToSummarise(
                 f"too short to summarise offline: {count_zi(text)} 字 give fewer than {BULLETS} "
                 f"passages of at least {MIN_ZI} 字")
-        section = article.section_hint if article.section_hint in sections else sections[-1]
+        section = placed_section(article.section_hint, sections)
         return Summary(
             title=article.title.strip() or bullets[0][:30],
             emoji=pick_emoji(f"{article.title}\n{article.title}\n{text}"),

@@ -24,6 +24,8 @@ from typing import Any
 import emoji as emoji_library
 import json_repair
 
+from jiandu.sections import placed_section
+
 DEFAULT_EMOJI = {"产品介绍": "🚀", "产业资讯": "📰", "技术教程": "🛠️", "其他": "📌"}
 FALLBACK_EMOJI = "📰"
 MAX_EMOJI = 3
@@ -138,7 +140,7 @@ def mend_answer(data: dict[str, Any], sections: list[str], section_hint: str | N
         mended["title"] = title_hint
     section = str(mended.get("section") or "").strip()
     if section not in sections:
-        section = section_hint if section_hint in sections else sections[-1]
+        section = placed_section(section_hint, sections)
     mended["section"] = section
     mended["emoji"] = clean_emoji(mended.get("emoji"), section)
     mended["importance"] = _importance(mended.get("importance", 3))
