@@ -8,7 +8,7 @@ import unicodedata
 from pydantic import BaseModel, Field, ValidationError
 
 from jiandu.cjk import has_han
-from jiandu.summarising.repair import load_answer, mend_answer
+from jiandu.summarising.repair import mend_answer, read_model_answer
 from jiandu.summarising.simplified import simplified_answer
 from jiandu.zi import count_zi
 
@@ -74,11 +74,7 @@ def validate_answer(content: str | None, refusal: str | None, sections: list[str
     Forgiving where the reader loses nothing (jiandu.summarising.repair: near-JSON, emoji,
     bullet marks and line breaks, an unknown section -> section_hint); strict where the reader
     would be misled: three bullets of sane length, and a Chinese title unless foreign_title_ok."""
-    if refusal:
-        return None, f"the model refused: {refusal}"
-    if not content or not content.strip():
-        return None, "the answer was empty"
-    data, problem = load_answer(content)
+    data, problem = read_model_answer(content, refusal)
     if problem:
         return None, problem
     data = mend_answer(simplified_answer(data), sections, section_hint, title_hint)

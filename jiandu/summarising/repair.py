@@ -64,6 +64,16 @@ def _closes(body: str) -> bool:
     return False
 
 
+def read_model_answer(content: str | None, refusal: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """A model's message as a dict, or (None, why not): a refusal, an empty answer, or text no
+    forgiving reading makes JSON of. Summaries and triage answers start here alike."""
+    if refusal:
+        return None, f"the model refused: {refusal}"
+    if not content or not content.strip():
+        return None, "the answer was empty"
+    return load_answer(content)
+
+
 def load_answer(content: str) -> tuple[dict[str, Any] | None, str | None]:
     """(the answer as a dict, None), or (None, why it cannot be read)."""
     body = _unfenced(content)

@@ -30,7 +30,7 @@ from jiandu.connectors.llm import ChatClient, Usage
 from jiandu.errors import SummariseError
 from jiandu.records import ArticleInput
 from jiandu.summarising.prompts import TRIAGE_PREFIX, fence, prompt_version, render_prompt
-from jiandu.summarising.repair import load_answer
+from jiandu.summarising.repair import read_model_answer
 from jiandu.topic import Verdict
 from jiandu.zi import count_zi
 
@@ -71,11 +71,7 @@ def opening(text: str) -> str:
 
 def read_answer(content: str | None, refusal: str | None) -> tuple[TriageAnswer | None, str | None]:
     """(answer, None), or (None, why it cannot be read)."""
-    if refusal:
-        return None, f"the model refused: {refusal}"
-    if not content or not content.strip():
-        return None, "the answer was empty"
-    data, problem = load_answer(content)
+    data, problem = read_model_answer(content, refusal)
     if problem:
         return None, problem
     if isinstance(data.get("relevant"), str):  # "yes"/"no", "true"/"false", "是"/"否"
