@@ -288,7 +288,7 @@ def _absolute_link(link: str | None, base: str, declared: str | None = None) -> 
     absolute = urljoin(base, link.strip())
     parts = urlsplit(absolute)
     if parts.scheme in ("http", "https"):
-        return absolute
+        return absolute if parts.netloc else None  # "http:./x" names no host
     if parts.scheme == "file":
         # feedparser turns file:///tmp/x into file://tmp/x; a file on another host is never
         # read, so an authority here is the first folder of a local path.

@@ -362,3 +362,11 @@ def test_an_unchanged_feed_file_is_not_parsed_again(tmp_path, monkeypatch):
     monkeypatch.setattr(feeds, "parse_feed", lambda *a, **k: pytest.fail("parsed again"))
     again = feeds.fetch_feed(None, str(feed), last_modified=first.last_modified)
     assert again.status == 304 and again.entries == []
+
+
+def test_an_http_link_without_a_host_is_no_link():
+    # Found by the property test on a mutated real feed: a permalink guid "http:./x" is no URL.
+    body = (b"<rss version='2.0'><channel><item><guid>http:./guid.example.com/</guid>"
+            b"<title>t</title></item></channel></rss>")
+    entry = feeds.parse_feed(body, url="https://example.org/feed.xml").entries[0]
+    assert entry.url is None
