@@ -146,7 +146,7 @@ def test_no_bullet_repeats_the_headline_or_is_glued_to_the_dateline():
     from jiandu.examples import __file__ as examples_init
     from pathlib import Path
 
-    body = (Path(examples_init).parent / "pages" / "lanxin-t2-chip.html").read_bytes()
+    body = (Path(examples_init).parent / "feeds" / "pages" / "lanxin-t2-chip.html").read_bytes()
     page = extract_page(PageFetch(url="file:///lanxin", status=200, content_type="text/html",
                                   charset=None, body=body))
     summary = OfflineSummariser().summarise(ArticleInput(title=page.title, text=page.text), SECTIONS)

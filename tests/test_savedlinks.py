@@ -261,13 +261,14 @@ def test_demo_notes_link_only_to_the_local_demo_pages(tmp_path, name):
     source = EXAMPLES / name
     text = source.read_text(encoding="utf-8")
     assert "http://" not in text and "https://" not in text  # the demo runs offline
-    (tmp_path / "pages").mkdir()
+    pages = tmp_path / "feeds" / "pages"  # the demo's pages sit inside its feeds' folder
+    pages.mkdir(parents=True)
     for page in DEMO_PAGES:
-        (tmp_path / "pages" / page).write_text("<html></html>")
+        (pages / page).write_text("<html></html>")
     shutil.copy(source, tmp_path / name)
     records = read_saved_file(tmp_path / name)
     assert [Path(r.url).name for r in records] == DEMO_LINKS[name]
-    assert all(Path(r.url).parent == tmp_path / "pages" and r.title for r in records)
+    assert all(Path(r.url).parent == pages and r.title for r in records)
     expected_kind = SavedFormat.LOGSEQ if name == "logseq.md" else SavedFormat.MARKDOWN
     assert detect_format(text) is expected_kind
     # Every pages/<name>.html the note mentions is one of the demo's pages.
