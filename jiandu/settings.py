@@ -35,6 +35,16 @@ DEFAULT_SECTIONS = ["产品介绍", "产业资讯", "技术教程", "其他"]
 DEFAULT_PURPOSE = "本系列文章主要是用于持续跟踪最新的AI产业情况，让你减少知识焦虑。"
 
 
+def _listed(value: Any, split) -> Any:
+    """A list setting written as text: a JSON list, or what `split` makes of it (blanks dropped)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return [part.strip() for part in split(text) if part.strip()] if text else []
+
+
 def _alias(name: str, *more: str) -> AliasChoices:
     return AliasChoices(f"JIANDU_{name}", *more)
 
@@ -242,12 +252,7 @@ class Settings(BaseSettings):
     @classmethod
     def _keyword_list(cls, value: Any) -> Any:
         # A JSON list, or words separated by commas (either width) or 、.
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [word.strip() for word in re.split(r"[,，、]", text) if word.strip()]
-        return value
+        return _listed(value, lambda text: re.split(r"[,，、]", text))
 
     @field_validator("source_weights")
     @classmethod
@@ -277,12 +282,7 @@ class Settings(BaseSettings):
     @classmethod
     def _rule_list(cls, value: Any) -> Any:
         # A JSON list, or one rule (rules hold commas and spaces, so no splitting on them).
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [text] if text else []
-        return value
+        return _listed(value, lambda text: [text])
 
     @field_validator("include", "exclude")
     @classmethod
@@ -314,12 +314,7 @@ class Settings(BaseSettings):
     @field_validator("push_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [part for part in text.replace(",", " ").split() if part]
-        return value
+        return _listed(value, lambda text: text.replace(",", " ").split())
 
     @field_validator("llm_stream", mode="before")
     @classmethod
